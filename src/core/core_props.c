@@ -1,0 +1,57 @@
+/*
+ * core_props.c — the core's property table: pipeline sizing, offsets, format.
+ *
+ * Keys keep Debezium Server's names; keys sluice adds live under "sluice.".
+ * Keys that Debezium Server users commonly set but that have no meaning here
+ * are accepted as SL_PF_IGNORED so an existing application.properties runs.
+ */
+#include <stdint.h>
+
+#include "core/plugin.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static const sl_prop_def_t core_defs[] = {
+    {"debezium.source.connector.class", SL_PT_STRING, NULL, NULL, 0, 0, SL_PF_REQUIRED,
+     "Source connector: io.debezium.connector.postgresql.PostgresConnector (alias: postgres)."},
+    {"debezium.sink.type", SL_PT_STRING, NULL, NULL, 0, 0, SL_PF_REQUIRED,
+     "Sink: file | stdout."},
+    {"debezium.source.offset.storage.file.filename", SL_PT_STRING, "data/offsets.dat", NULL, 0, 0,
+     0, "File holding the newest durable source position; written atomically (temp file, "
+        "fsync, rename, directory fsync)."},
+    {"debezium.source.offset.storage", SL_PT_ENUM,
+     "org.apache.kafka.connect.storage.FileOffsetBackingStore",
+     "org.apache.kafka.connect.storage.FileOffsetBackingStore", 0, 0, 0,
+     "Where offsets are stored; only the file store is available."},
+    {"debezium.source.offset.flush.interval.ms", SL_PT_INT, "1000", NULL, 0, 86400000, 0,
+     "Longest time between two offset store writes while events flow. The position is stored "
+     "only once it is durable in the sink; a smaller value means fewer duplicates after a "
+     "crash. (Debezium's default is 60000; sluice's is 1000.)"},
+    {"debezium.source.max.queue.size", SL_PT_INT, "8192", NULL, 2, 1000000, 0,
+     "Most events held between the source and the sink (queue, and again in flight in "
+     "the sink)."},
+    {"debezium.source.max.queue.size.in.bytes", SL_PT_INT, "67108864", NULL, 0, INT64_MAX, 0,
+     "Most bytes of encoded events in the queue (0 = no byte limit). Together with "
+     "max.queue.size this bounds memory whatever the transaction size."},
+    {"debezium.source.max.batch.size", SL_PT_INT, "2048", NULL, 1, 1000000, 0,
+     "Most events the pipeline takes from the queue at once."},
+    {"sluice.sink.flush.interval.ms", SL_PT_INT, "100", NULL, 0, 60000, 0,
+     "Longest time an event waits in the sink's buffer before a flush (write + fsync) while "
+     "events keep arriving; the sink is flushed at once whenever the queue runs dry."},
+    {"debezium.format.value", SL_PT_ENUM, "json", "json", 0, 0, 0,
+     "Value format; Debezium's JSON converter format."},
+    {"debezium.format.key", SL_PT_ENUM, "json", "json", 0, 0, 0, "Key format."},
+    {"debezium.format.value.schemas.enable", SL_PT_BOOL, "true", NULL, 0, 0, 0,
+     "Wrap each value as {\"schema\":...,\"payload\":...} like JsonConverter's schemas.enable."},
+    {"debezium.format.key.schemas.enable", SL_PT_BOOL, "true", NULL, 0, 0, 0,
+     "Same for keys."},
+    {"sluice.log.level", SL_PT_ENUM, "info", "debug|info|warn|error", 0, 0, 0,
+     "Log level (logs go to standard error)."},
+    {"quarkus.*", SL_PT_PASSTHROUGH, NULL, NULL, 0, 0, SL_PF_IGNORED,
+     "Quarkus settings of Debezium Server (logging, HTTP port)."},
+    {"debezium.source.name", SL_PT_STRING, NULL, NULL, 0, 0, SL_PF_IGNORED,
+     "Connector instance name in Kafka Connect."},
+};
+
+const sl_prop_table_t sl_core_props = {"core", "Core: pipeline, offsets and format", core_defs,
+                                       N(core_defs)};

@@ -1,0 +1,81 @@
+/*
+ * event.h — one change event on its way from a source to the sinks, and its position.
+ *
+ * A source decodes a change, renders it (topic, key JSON, value JSON) and hands
+ * the pipeline an sl_event_t. From then on the event is immutable and
+ * reference-counted: the pipeline's transaction ring holds one reference until
+ * the event is durable, each sink that is still delivering it holds another.
+ * Topic, key and value live inline in the same allocation (one malloc per
+ * event).
+ *
+ * Markers are events without a payload (kind != SL_EV_DATA). They never reach a
+ * sink; they exist so that a position (a transaction's commit, the end of the
+ * snapshot) becomes durable in source order like everything else.
+ *
+ * Positions (DESIGN.md §1): a position is never a bare LSN. It says which
+ * transaction the event belongs to (txn_lsn = its commit LSN), where the event is
+ * inside it (index), and `ack_lsn`: the newest point that may be acknowledged
+ * upstream once this event is durable (the end LSN of the newest transaction that
+ * was complete when this event was produced). Restart resumes from ack_lsn and
+ * skips, inside transaction txn_lsn, the events with an index <= the stored one.
+ */
+#ifndef SL_EVENT_H
+#define SL_EVENT_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+    SL_POS_SNAPSHOT = 1u << 0,     /* event of the initial snapshot */
+    SL_POS_SNAPSHOT_END = 1u << 1, /* the snapshot is complete at this position */
+    SL_POS_TXN_END = 1u << 2,      /* the last event of its transaction (commit marker) */
+    SL_POS_HEARTBEAT = 1u << 3     /* idle progress: ack_lsn moved without a transaction */
+};
+
+typedef struct sl_pos {
+    uint64_t ack_lsn; /* may be acknowledged upstream once this event is durable */
+    uint64_t txn_lsn; /* commit LSN of the event's transaction (0: snapshot, heartbeat) */
+    uint64_t lsn;     /* LSN of the change itself */
+    int64_t index;    /* index of the event in its transaction (snapshot: row number) */
+    uint32_t xid;
+    uint32_t flags;   /* SL_POS_* */
+} sl_pos_t;
+
+typedef enum sl_ev_kind {
+    SL_EV_DATA = 0,  /* has topic/key/value; goes to sinks */
+    SL_EV_MARKER = 1 /* position only */
+} sl_ev_kind_t;
+
+typedef struct sl_event {
+    atomic_int refcnt;
+    uint8_t kind; /* sl_ev_kind_t */
+    char op;      /* 'c','u','d','r','t','m', 0 for tombstones, heartbeats and markers */
+    uint64_t seq; /* assigned by the pipeline: dense, increasing in source order */
+    sl_pos_t pos;
+    const char *topic; /* NUL-terminated */
+    const char *key;   /* NULL: no key */
+    const char *value; /* NULL: tombstone */
+    size_t topic_len, key_len, value_len;
+    size_t mem_size; /* bytes this event accounts for in queue limits */
+    char data[];
+} sl_event_t;
+
+/* Allocates an event with copies of topic/key/value (key/value may be NULL). refcnt = 1.
+ * Returns NULL on out of memory. */
+sl_event_t *sl_event_new(const sl_pos_t *pos, char op, const char *topic, size_t topic_len,
+                         const char *key, size_t key_len, const char *value, size_t value_len);
+sl_event_t *sl_event_new_marker(const sl_pos_t *pos);
+static inline sl_event_t *sl_event_ref(sl_event_t *ev)
+{
+    atomic_fetch_add_explicit(&ev->refcnt, 1, memory_order_relaxed);
+    return ev;
+}
+void sl_event_unref(sl_event_t *ev);
+
+/* PostgreSQL's textual LSN form "XXX/XXX"; buf must hold 20 bytes. */
+const char *sl_lsn_fmt(uint64_t lsn, char buf[20]);
+/* Parses "XXX/XXX"; returns 0 on success, -1 on malformed text. */
+int sl_lsn_parse(const char *s, uint64_t *out);
+
+#endif

@@ -1,0 +1,332 @@
+/*
+ * pipeline.c — source thread -> bounded queue -> sink -> txn ring -> offset store -> ack.
+ *
+ * How it works. The source runs on its own thread and hands finished (encoded)
+ * events to the bounded queue. This thread takes them in batches, registers
+ * each in the transaction ring (which gives it its sequence number), submits
+ * data events to the sink and marks markers done at once. The sink is flushed
+ * when the queue runs dry, when the flush interval has passed, or when enough
+ * bytes are pending; its delivery reports mark events done. The ring's done
+ * prefix is the durable frontier: its newest position is written to the
+ * offset store (at most every offset.flush.interval.ms, and always at the end
+ * of a snapshot and at stop), and only after that write is it published to
+ * the source as "acked", which the source then confirms to the database.
+ *
+ * Invariants:
+ *  1. A position is written to the offset store only if every event up to it
+ *     has a successful delivery report (the ring never passes a not-done event).
+ *  2. The source acknowledges upstream only positions already in the offset
+ *     store (acked is published after sl_offset_store_commit returns).
+ *  3. A failed delivery stops the pipeline: the frontier stays before the
+ *     failed event, so a restart re-sends it.
+ *  4. Memory: at most max.queue.size events / max.queue.size.in.bytes bytes in
+ *     the queue, and at most max.queue.size events in flight in the sink.
+ *
+ * States: RUNNING --(stop flag | source ended | fatal error)--> DRAINING
+ *         --(queue empty, sink flushed, offsets stored)--> DONE
+ */
+#include "core/pipeline.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/log.h"
+#include "core/offsets.h"
+#include "core/queue.h"
+#include "core/txnring.h"
+
+#define POP_TIMEOUT_MS 50
+#define FLUSH_BYTES (8u << 20)
+
+typedef struct pipeline {
+    const sl_source_ops_t *sops;
+    sl_source_t *src;
+    const sl_sink_ops_t *kops;
+    sl_sink_t *snk;
+    sl_queue_t *q;
+    sl_txnring_t *ring;
+    sl_offset_store_t *os;
+
+    pthread_mutex_t ack_mu;
+    sl_pos_t acked;
+    bool have_acked;
+
+    int delivery_err;
+    char delivery_msg[512];
+
+    pthread_t thread;
+    int src_rc;
+    char src_msg[1024];
+    atomic_bool src_finished;
+} pipeline_t;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int env_emit(void *opaque, sl_event_t *ev, int timeout_ms)
+{
+    pipeline_t *p = opaque;
+    return sl_queue_push(p->q, ev, timeout_ms);
+}
+
+static bool env_acked(void *opaque, sl_pos_t *pos)
+{
+    pipeline_t *p = opaque;
+    pthread_mutex_lock(&p->ack_mu);
+    bool have = p->have_acked;
+    if (have)
+        *pos = p->acked;
+    pthread_mutex_unlock(&p->ack_mu);
+    return have;
+}
+
+static void on_delivery(void *opaque, sl_event_t *ev, int err)
+{
+    pipeline_t *p = opaque;
+    if (err != SL_OK) {
+        if (p->delivery_err == SL_OK) {
+            p->delivery_err = err;
+            const char *m = p->kops->last_error ? p->kops->last_error(p->snk) : NULL;
+            snprintf(p->delivery_msg, sizeof p->delivery_msg, "sink %s: delivery failed: %s",
+                     p->kops->name, m && *m ? m : sl_err_str(err));
+        }
+        return;
+    }
+    sl_txnring_done(p->ring, ev);
+}
+
+static void *source_main(void *arg)
+{
+    pipeline_t *p = arg;
+    p->src_rc = p->sops->run(p->src);
+    if (p->src_rc != SL_OK && p->src_rc != SL_ERR_STOPPED) {
+        const char *m = p->sops->last_error ? p->sops->last_error(p->src) : NULL;
+        snprintf(p->src_msg, sizeof p->src_msg, "%s", m && *m ? m : sl_err_str(p->src_rc));
+    }
+    sl_queue_close(p->q);
+    atomic_store(&p->src_finished, true);
+    return NULL;
+}
+
+/* Writes the durable position to the offset store, then publishes it as acked. */
+static int commit_offset(pipeline_t *p, const sl_pos_t *pos, char *errstr, size_t errstr_size)
+{
+    sl_buf_t b = SL_BUF_INIT;
+    int rc = p->sops->format_pos(p->src, pos, &b);
+    if (rc == SL_OK && !sl_buf_ok(&b))
+        rc = SL_ERR_NOMEM;
+    if (rc == SL_OK)
+        rc = sl_offset_store_commit(p->os, b.data, b.len, errstr, errstr_size);
+    else
+        snprintf(errstr, errstr_size, "could not render the position: %s", sl_err_str(rc));
+    sl_buf_free(&b);
+    if (rc != SL_OK)
+        return rc;
+    pthread_mutex_lock(&p->ack_mu);
+    p->acked = *pos;
+    p->have_acked = true;
+    pthread_mutex_unlock(&p->ack_mu);
+    return SL_OK;
+}
+
+static int flush_sink(pipeline_t *p, char *errstr, size_t errstr_size)
+{
+    int rc = p->kops->flush(p->snk);
+    if (rc != SL_OK) {
+        const char *m = p->kops->last_error ? p->kops->last_error(p->snk) : NULL;
+        snprintf(errstr, errstr_size, "sink %s: %s", p->kops->name,
+                 m && *m ? m : sl_err_str(rc));
+        return rc;
+    }
+    if (p->delivery_err != SL_OK) {
+        snprintf(errstr, errstr_size, "%s", p->delivery_msg);
+        return p->delivery_err;
+    }
+    return SL_OK;
+}
+
+int sl_pipeline_run(const sl_conf_t *conf, const sl_source_ops_t *sops, const sl_sink_ops_t *kops,
+                    const char *conf_path, volatile sig_atomic_t *stop, char *errstr,
+                    size_t errstr_size)
+{
+    pipeline_t P = {0}, *p = &P;
+    int rc = SL_OK;
+    char *stored = NULL;
+    bool thread_started = false;
+    sl_event_t **batch = NULL;
+
+    p->sops = sops;
+    p->kops = kops;
+    pthread_mutex_init(&p->ack_mu, NULL);
+    size_t max_events = (size_t)sl_conf_int(conf, "debezium.source.max.queue.size");
+    size_t max_bytes = (size_t)sl_conf_int(conf, "debezium.source.max.queue.size.in.bytes");
+    size_t max_batch = (size_t)sl_conf_int(conf, "debezium.source.max.batch.size");
+    int64_t flush_interval = sl_conf_int(conf, "sluice.sink.flush.interval.ms");
+    int64_t offset_interval = sl_conf_int(conf, "debezium.source.offset.flush.interval.ms");
+    const char *offsets_path = sl_conf_str(conf, "debezium.source.offset.storage.file.filename");
+
+    p->q = sl_queue_new(max_events, max_bytes);
+    p->ring = sl_txnring_new();
+    batch = malloc(max_batch * sizeof *batch);
+    if (!p->q || !p->ring || !batch) {
+        rc = SL_ERR_NOMEM;
+        snprintf(errstr, errstr_size, "out of memory");
+        goto out;
+    }
+    if ((rc = sl_offset_store_open(&p->os, offsets_path, errstr, errstr_size)) != SL_OK)
+        goto out;
+    if ((rc = sl_offset_store_load(p->os, &stored, errstr, errstr_size)) != SL_OK)
+        goto out;
+
+    sl_sink_env_t kenv = {.on_delivery = on_delivery, .opaque = p};
+    if ((rc = kops->create(&p->snk, conf, &kenv, errstr, errstr_size)) != SL_OK)
+        goto out;
+    sl_source_env_t senv = {.emit = env_emit,
+                            .acked = env_acked,
+                            .opaque = p,
+                            .stored_offset = stored,
+                            .conf_path = conf_path};
+    if ((rc = sops->create(&p->src, conf, &senv, errstr, errstr_size)) != SL_OK)
+        goto out;
+    if (pthread_create(&p->thread, NULL, source_main, p) != 0) {
+        rc = SL_ERR_NOMEM;
+        snprintf(errstr, errstr_size, "could not start the source thread");
+        goto out;
+    }
+    thread_started = true;
+
+    sl_pos_t durable = {0};
+    bool dirty = false, stopping = false;
+    int64_t last_flush = now_ms(), last_offset = now_ms();
+    size_t unflushed = 0, unflushed_bytes = 0;
+    int fatal = SL_OK;
+    char fatal_msg[1024] = "";
+
+    for (;;) {
+        if (*stop && !stopping) {
+            stopping = true;
+            sl_info("stopping: draining the queue and flushing the sink");
+            sops->stop(p->src);
+        }
+        size_t n = 0;
+        if (fatal == SL_OK && sl_txnring_len(p->ring) < max_events)
+            n = sl_queue_pop(p->q, batch, max_batch, POP_TIMEOUT_MS);
+        for (size_t i = 0; i < n && fatal == SL_OK; i++) {
+            sl_event_t *ev = batch[i];
+            batch[i] = NULL;
+            if (sl_txnring_add(p->ring, ev) != SL_OK) {
+                sl_event_unref(ev);
+                fatal = SL_ERR_NOMEM;
+                snprintf(fatal_msg, sizeof fatal_msg, "out of memory");
+                break;
+            }
+            if (ev->kind != SL_EV_DATA) {
+                sl_txnring_done(p->ring, ev);
+                continue;
+            }
+            int src_rc;
+            while ((src_rc = kops->submit(p->snk, ev)) == SL_ERR_AGAIN) {
+                if ((fatal = flush_sink(p, fatal_msg, sizeof fatal_msg)) != SL_OK)
+                    break;
+                kops->poll(p->snk, 10);
+            }
+            if (fatal == SL_OK && src_rc != SL_OK) {
+                fatal = src_rc;
+                const char *m = kops->last_error ? kops->last_error(p->snk) : NULL;
+                snprintf(fatal_msg, sizeof fatal_msg, "sink %s: %s", kops->name,
+                         m && *m ? m : sl_err_str(src_rc));
+            }
+            unflushed++;
+            unflushed_bytes += ev->value_len + ev->key_len;
+        }
+        for (size_t i = 0; i < n; i++) /* left over after a fatal error */
+            if (batch[i])
+                sl_event_unref(batch[i]);
+
+        int64_t t = now_ms();
+        bool drained = sl_queue_len(p->q) == 0;
+        if (fatal == SL_OK && unflushed &&
+            (drained || t - last_flush >= flush_interval || unflushed_bytes >= FLUSH_BYTES ||
+             sl_txnring_len(p->ring) >= max_events)) {
+            fatal = flush_sink(p, fatal_msg, sizeof fatal_msg);
+            unflushed = unflushed_bytes = 0;
+            last_flush = t;
+        }
+        if (fatal == SL_OK) {
+            kops->poll(p->snk, 0);
+            if (p->delivery_err != SL_OK) {
+                fatal = p->delivery_err;
+                snprintf(fatal_msg, sizeof fatal_msg, "%s", p->delivery_msg);
+            }
+        }
+        sl_pos_t pos;
+        if (sl_txnring_advance(p->ring, &pos)) {
+            durable = pos;
+            dirty = true;
+        }
+        bool finishing = atomic_load(&p->src_finished) || fatal != SL_OK;
+        if (dirty && (t - last_offset >= offset_interval || (durable.flags & SL_POS_SNAPSHOT_END) ||
+                      finishing)) {
+            char e[512];
+            int orc = commit_offset(p, &durable, e, sizeof e);
+            if (orc != SL_OK) {
+                if (fatal == SL_OK) {
+                    fatal = orc;
+                    snprintf(fatal_msg, sizeof fatal_msg, "%s", e);
+                }
+            } else {
+                dirty = false;
+                last_offset = t;
+            }
+        }
+        if (fatal != SL_OK && !stopping) {
+            stopping = true;
+            sops->stop(p->src);
+            sl_queue_abort(p->q);
+        }
+        if (fatal != SL_OK && atomic_load(&p->src_finished))
+            break;
+        if (atomic_load(&p->src_finished) && sl_queue_is_done(p->q) && unflushed == 0 &&
+            sl_txnring_len(p->ring) == 0 && !dirty)
+            break;
+    }
+
+    pthread_join(p->thread, NULL);
+    thread_started = false;
+    if (fatal != SL_OK) {
+        rc = fatal;
+        snprintf(errstr, errstr_size, "%s", fatal_msg);
+    } else if (p->src_rc != SL_OK && p->src_rc != SL_ERR_STOPPED) {
+        rc = p->src_rc;
+        snprintf(errstr, errstr_size, "%s", p->src_msg);
+    }
+    sl_pos_t final;
+    if (env_acked(p, &final) && sops->ack)
+        sops->ack(p->src, &final);
+
+out:
+    if (thread_started) {
+        sops->stop(p->src);
+        sl_queue_abort(p->q);
+        pthread_join(p->thread, NULL);
+    }
+    if (p->src)
+        sops->destroy(p->src);
+    if (p->snk)
+        kops->destroy(p->snk);
+    sl_txnring_destroy(p->ring);
+    sl_queue_destroy(p->q);
+    sl_offset_store_close(p->os);
+    free(batch);
+    free(stored);
+    pthread_mutex_destroy(&p->ack_mu);
+    return rc;
+}

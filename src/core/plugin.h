@@ -1,0 +1,107 @@
+/*
+ * plugin.h — the two vtables through which sources and sinks plug into the core.
+ *
+ * The core never names a source or a sink; src/registry.c lists the compiled-in
+ * ones (as nginx's module list does). Each vtable carries an ABI number so a
+ * table built against an older contract is refused instead of misread.
+ *
+ * Threads: a source's run() executes on its own thread; everything else (sink
+ * calls, the source's ack() after run() returned, create/destroy) runs on the
+ * pipeline thread. stop() may be called from any thread.
+ *
+ * The sink contract (libuv's rule): a submit() that fails never produces a
+ * delivery report; a submit() that succeeds produces exactly one, with err ==
+ * SL_OK only when the event is durable in the sink (fsynced, acknowledged by
+ * all in-sync replicas, committed).
+ */
+#ifndef SL_PLUGIN_H
+#define SL_PLUGIN_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "core/buf.h"
+#include "core/config.h"
+#include "core/err.h"
+#include "core/event.h"
+
+#define SL_SINK_ABI 1
+#define SL_SOURCE_ABI 1
+
+/* --- sinks --------------------------------------------------------------- */
+
+typedef struct sl_sink sl_sink_t; /* each sink defines its own struct sl_sink */
+
+typedef struct sl_sink_env {
+    /* Delivery report, called on the pipeline thread from submit/flush/poll. */
+    void (*on_delivery)(void *opaque, sl_event_t *ev, int err);
+    void *opaque;
+} sl_sink_env_t;
+
+typedef struct sl_sink_ops {
+    int abi;          /* SL_SINK_ABI */
+    const char *name; /* value of debezium.sink.type */
+    const sl_prop_table_t *props;
+    SL_WUR int (*create)(sl_sink_t **out, const sl_conf_t *conf, const sl_sink_env_t *env,
+                         char *errstr, size_t errstr_size);
+    /* `sluice check`: prints one line per prerequisite; returns the number of problems. */
+    int (*check)(const sl_conf_t *conf, FILE *report);
+    /* `ev` is borrowed until its delivery report. SL_ERR_AGAIN: call flush/poll first. */
+    SL_WUR int (*submit)(sl_sink_t *snk, sl_event_t *ev);
+    /* Makes everything submitted durable; synchronous sinks report before returning. */
+    SL_WUR int (*flush)(sl_sink_t *snk);
+    /* Serves asynchronous delivery reports for up to timeout_ms. */
+    int (*poll)(sl_sink_t *snk, int timeout_ms);
+    const char *(*last_error)(const sl_sink_t *snk);
+    void (*destroy)(sl_sink_t *snk);
+} sl_sink_ops_t;
+
+/* --- sources ------------------------------------------------------------- */
+
+typedef struct sl_source sl_source_t;
+
+typedef struct sl_source_env {
+    /* Hands an event to the pipeline (ownership passes on SL_OK). Waits at most
+     * timeout_ms: SL_ERR_AGAIN means "full, keep the connection alive and retry";
+     * SL_ERR_STOPPED means "return from run()". */
+    int (*emit)(void *opaque, sl_event_t *ev, int timeout_ms);
+    /* Newest position committed to the offset store: what may be acknowledged upstream.
+     * Returns false if nothing has been committed in this run. Any thread. */
+    bool (*acked)(void *opaque, sl_pos_t *pos);
+    void *opaque;
+    const char *stored_offset; /* record from the offset store, NULL when none */
+    const char *conf_path;     /* for messages */
+} sl_source_env_t;
+
+typedef struct sl_source_ops {
+    int abi;                    /* SL_SOURCE_ABI */
+    const char *name;           /* "postgres" */
+    const char *const *classes; /* connector.class values and aliases, NULL-terminated */
+    const sl_prop_table_t *props;
+    SL_WUR int (*create)(sl_source_t **out, const sl_conf_t *conf, const sl_source_env_t *env,
+                         char *errstr, size_t errstr_size);
+    /* `sluice check`: prints one line per prerequisite; returns the number of problems. */
+    int (*check)(const sl_conf_t *conf, FILE *report);
+    /* Source thread: produce events until stop() or a fatal error. SL_OK after stop(). */
+    int (*run)(sl_source_t *src);
+    void (*stop)(sl_source_t *src);
+    /* Renders a durable position as the offset record (key=value lines). */
+    SL_WUR int (*format_pos)(sl_source_t *src, const sl_pos_t *pos, sl_buf_t *out);
+    /* After run() returned: acknowledge `pos` upstream one last time. */
+    int (*ack)(sl_source_t *src, const sl_pos_t *pos);
+    const char *(*last_error)(const sl_source_t *src);
+    void (*destroy)(sl_source_t *src);
+} sl_source_ops_t;
+
+/* registry.c */
+extern const sl_source_ops_t *const sl_sources[];
+extern const sl_sink_ops_t *const sl_sinks[];
+const sl_source_ops_t *sl_registry_source(const char *connector_class);
+const sl_sink_ops_t *sl_registry_sink(const char *type);
+/* All property tables (core, every source, every sink), NULL-terminated array. */
+const sl_prop_table_t *const *sl_registry_tables(size_t *n);
+
+/* core_props.c */
+extern const sl_prop_table_t sl_core_props;
+
+#endif

@@ -1,0 +1,371 @@
+/*
+ * pg_encode.c — PostgreSQL changes rendered as Debezium JSON events.
+ *
+ * Debezium's PostgreSQL connector with Kafka Connect's JsonConverter writes a
+ * key ({"id":1}) and a value envelope
+ *   {"before":{...},"after":{...},"source":{...},"transaction":null,
+ *    "op":"c","ts_ms":...,"ts_us":...,"ts_ns":...}
+ * each optionally wrapped as {"schema":...,"payload":...}. Schemas depend only
+ * on the relation, so they are rendered once per relation (pg_encode_rel_schemas)
+ * and copied into each event; row values go through the column converters
+ * (pgtypes.c), the same ones for snapshot and streaming.
+ *
+ * Invariants:
+ *  1. A tuple whose column count differs from the relation's is SL_ERR_PROTO
+ *     (the server sends a Relation message before any change in a new shape).
+ *  2. A value the converter cannot parse stops the pipeline with the column and
+ *     type named: a value is never silently replaced by null.
+ *  3. Unchanged TOAST values ('u') become Debezium's placeholder.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/json.h"
+#include "source/pg/pg_source.h"
+#include "version.h"
+
+#define SRC_VERSION SLUICE_VERSION "-sluice"
+
+static const char SOURCE_SCHEMA[] =
+    "{\"type\":\"struct\",\"fields\":["
+    "{\"type\":\"string\",\"optional\":false,\"field\":\"version\"},"
+    "{\"type\":\"string\",\"optional\":false,\"field\":\"connector\"},"
+    "{\"type\":\"string\",\"optional\":false,\"field\":\"name\"},"
+    "{\"type\":\"int64\",\"optional\":false,\"field\":\"ts_ms\"},"
+    "{\"type\":\"string\",\"optional\":true,\"name\":\"io.debezium.data.Enum\",\"version\":1,"
+    "\"parameters\":{\"allowed\":\"true,first,first_in_data_collection,last_in_data_collection,"
+    "last,false,incremental\"},\"default\":\"false\",\"field\":\"snapshot\"},"
+    "{\"type\":\"string\",\"optional\":false,\"field\":\"db\"},"
+    "{\"type\":\"string\",\"optional\":true,\"field\":\"sequence\"},"
+    "{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_us\"},"
+    "{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_ns\"},"
+    "{\"type\":\"string\",\"optional\":false,\"field\":\"schema\"},"
+    "{\"type\":\"string\",\"optional\":false,\"field\":\"table\"},"
+    "{\"type\":\"int64\",\"optional\":true,\"field\":\"txId\"},"
+    "{\"type\":\"int64\",\"optional\":true,\"field\":\"lsn\"},"
+    "{\"type\":\"int64\",\"optional\":true,\"field\":\"xmin\"}"
+    "],\"optional\":false,\"name\":\"io.debezium.connector.postgresql.Source\",\"field\":\"source\"}";
+
+static const char TXN_SCHEMA[] =
+    "{\"type\":\"struct\",\"fields\":["
+    "{\"type\":\"string\",\"optional\":false,\"field\":\"id\"},"
+    "{\"type\":\"int64\",\"optional\":false,\"field\":\"total_order\"},"
+    "{\"type\":\"int64\",\"optional\":false,\"field\":\"data_collection_order\"}"
+    "],\"optional\":true,\"name\":\"event.block\",\"version\":1,\"field\":\"transaction\"}";
+
+static void row_schema(sl_buf_t *b, const pg_rel_t *rel, const char *field)
+{
+    sl_buf_adds(b, "{\"type\":\"struct\",\"fields\":[");
+    bool first = true;
+    for (uint16_t i = 0; i < rel->ncols; i++) {
+        const pg_col_t *c = &rel->cols[i];
+        if (c->excluded)
+            continue;
+        if (!first)
+            sl_buf_addc(b, ',');
+        first = false;
+        sl_pgconv_schema(c->conv, b, c->name, c->optional);
+    }
+    sl_buf_adds(b, "],\"optional\":true,\"name\":");
+    sl_buf_addc(b, '"');
+    sl_json_str_body(b, rel->topic, rel->topic_len);
+    sl_buf_adds(b, ".Value\",\"field\":\"");
+    sl_buf_adds(b, field);
+    sl_buf_adds(b, "\"}");
+}
+
+int pg_encode_rel_schemas(sl_source_t *src, pg_rel_t *rel)
+{
+    sl_buf_t *k = &rel->key_schema, *v = &rel->value_schema;
+    sl_buf_reset(k);
+    sl_buf_reset(v);
+    if (rel->nkeys) {
+        sl_buf_adds(k, "{\"type\":\"struct\",\"fields\":[");
+        for (uint16_t i = 0; i < rel->nkeys; i++) {
+            const pg_col_t *c = &rel->cols[rel->key_idx[i]];
+            if (i)
+                sl_buf_addc(k, ',');
+            sl_pgconv_schema(c->conv, k, c->name, false);
+        }
+        sl_buf_adds(k, "],\"optional\":false,\"name\":\"");
+        sl_json_str_body(k, rel->topic, rel->topic_len);
+        sl_buf_adds(k, ".Key\"}");
+    }
+    sl_buf_adds(v, "{\"type\":\"struct\",\"fields\":[");
+    row_schema(v, rel, "before");
+    sl_buf_addc(v, ',');
+    row_schema(v, rel, "after");
+    sl_buf_addc(v, ',');
+    sl_buf_adds(v, SOURCE_SCHEMA);
+    sl_buf_addc(v, ',');
+    sl_buf_adds(v, TXN_SCHEMA);
+    sl_buf_adds(v, ",{\"type\":\"string\",\"optional\":false,\"field\":\"op\"},"
+                   "{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_ms\"},"
+                   "{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_us\"},"
+                   "{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_ns\"}"
+                   "],\"optional\":false,\"name\":\"");
+    sl_json_str_body(v, rel->topic, rel->topic_len);
+    sl_buf_adds(v, ".Envelope\",\"version\":2}");
+    return sl_buf_ok(k) && sl_buf_ok(v) ? SL_OK : SL_ERR_NOMEM;
+}
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int put_value(sl_source_t *src, sl_buf_t *b, const pg_rel_t *rel, const pg_col_t *c,
+                     const sl_pgo_col_t *v)
+{
+    switch (v->kind) {
+    case 'n':
+        sl_buf_add(b, "null", 4);
+        return SL_OK;
+    case 'u':
+        sl_pgconv_unavailable(c->conv, b);
+        return SL_OK;
+    case 't':
+        if (sl_pgconv_value(c->conv, b, v->data, v->len) == SL_OK)
+            return SL_OK;
+        pg_set_error(src, "cannot convert value of column %s.%s.%s (type oid %u): \"%.*s\"",
+                     rel->nspname, rel->relname, c->name, c->type_oid,
+                     (int)(v->len > 64 ? 64 : v->len), v->data);
+        return SL_ERR_PROTO;
+    default:
+        pg_set_error(src, "unexpected binary value in column %s.%s.%s", rel->nspname,
+                     rel->relname, c->name);
+        return SL_ERR_PROTO;
+    }
+}
+
+static int put_row(sl_source_t *src, sl_buf_t *b, const pg_rel_t *rel, const sl_pgo_tuple_t *t)
+{
+    if (!t) {
+        sl_buf_add(b, "null", 4);
+        return SL_OK;
+    }
+    if (t->ncols != rel->ncols) {
+        pg_set_error(src, "row of %s.%s has %u columns, the relation has %u", rel->nspname,
+                     rel->relname, t->ncols, rel->ncols);
+        return SL_ERR_PROTO;
+    }
+    sl_buf_addc(b, '{');
+    bool first = true;
+    for (uint16_t i = 0; i < rel->ncols; i++) {
+        const pg_col_t *c = &rel->cols[i];
+        if (c->excluded)
+            continue;
+        if (!first)
+            sl_buf_addc(b, ',');
+        first = false;
+        sl_json_strz(b, c->name);
+        sl_buf_addc(b, ':');
+        int rc = put_value(src, b, rel, c, &t->cols[i]);
+        if (rc != SL_OK)
+            return rc;
+    }
+    sl_buf_addc(b, '}');
+    return SL_OK;
+}
+
+static void put_source(sl_source_t *src, sl_buf_t *b, const char *nsp, const char *table,
+                       const char *snapshot, int64_t ts_us, uint32_t xid, uint64_t lsn)
+{
+    sl_buf_adds(b, "\"source\":{\"version\":\"" SRC_VERSION "\",\"connector\":\"postgresql\",\"name\":");
+    sl_json_strz(b, src->o.prefix);
+    sl_buf_adds(b, ",\"ts_ms\":");
+    sl_json_i64(b, ts_us / 1000);
+    sl_buf_adds(b, ",\"snapshot\":\"");
+    src->snap_off = b->len;
+    sl_buf_adds(b, snapshot);
+    sl_buf_adds(b, "\",\"db\":");
+    sl_json_strz(b, src->o.dbname);
+    sl_buf_adds(b, ",\"sequence\":\"[");
+    if (src->last_commit_lsn) {
+        sl_buf_adds(b, "\\\"");
+        sl_json_u64(b, src->last_commit_lsn);
+        sl_buf_adds(b, "\\\"");
+    } else
+        sl_buf_adds(b, "null");
+    sl_buf_adds(b, ",\\\"");
+    sl_json_u64(b, lsn);
+    sl_buf_adds(b, "\\\"]\",\"ts_us\":");
+    sl_json_i64(b, ts_us);
+    sl_buf_adds(b, ",\"ts_ns\":");
+    sl_json_i64(b, ts_us * 1000);
+    sl_buf_adds(b, ",\"schema\":");
+    sl_json_strz(b, nsp);
+    sl_buf_adds(b, ",\"table\":");
+    sl_json_strz(b, table);
+    sl_buf_adds(b, ",\"txId\":");
+    if (xid)
+        sl_json_u64(b, xid);
+    else
+        sl_buf_adds(b, "null");
+    sl_buf_adds(b, ",\"lsn\":");
+    if (lsn)
+        sl_json_u64(b, lsn);
+    else
+        sl_buf_adds(b, "null");
+    sl_buf_adds(b, ",\"xmin\":null}");
+}
+
+static void put_tail(sl_buf_t *b, char op)
+{
+    int64_t t = now_us();
+    sl_buf_adds(b, ",\"transaction\":null,\"op\":\"");
+    sl_buf_addc(b, op);
+    sl_buf_adds(b, "\",\"ts_ms\":");
+    sl_json_i64(b, t / 1000);
+    sl_buf_adds(b, ",\"ts_us\":");
+    sl_json_i64(b, t);
+    sl_buf_adds(b, ",\"ts_ns\":");
+    sl_json_i64(b, t * 1000);
+    sl_buf_addc(b, '}');
+}
+
+int pg_encode_change(sl_source_t *src, const pg_change_t *ch)
+{
+    const pg_rel_t *rel = ch->rel;
+    sl_buf_t *k = &src->kb, *v = &src->vb;
+    sl_buf_reset(k);
+    sl_buf_reset(v);
+    int rc;
+
+    /* key */
+    const sl_pgo_tuple_t *kt = ch->key_from ? ch->before : ch->after;
+    if (rel->nkeys && kt) {
+        if (kt->ncols != rel->ncols) {
+            pg_set_error(src, "row of %s.%s has %u columns, the relation has %u", rel->nspname,
+                         rel->relname, kt->ncols, rel->ncols);
+            return SL_ERR_PROTO;
+        }
+        if (src->o.key_schemas) {
+            sl_buf_adds(k, "{\"schema\":");
+            sl_buf_add(k, rel->key_schema.data, rel->key_schema.len);
+            sl_buf_adds(k, ",\"payload\":");
+        }
+        sl_buf_addc(k, '{');
+        for (uint16_t i = 0; i < rel->nkeys; i++) {
+            const pg_col_t *c = &rel->cols[rel->key_idx[i]];
+            if (i)
+                sl_buf_addc(k, ',');
+            sl_json_strz(k, c->name);
+            sl_buf_addc(k, ':');
+            if ((rc = put_value(src, k, rel, c, &kt->cols[rel->key_idx[i]])) != SL_OK)
+                return rc;
+        }
+        sl_buf_addc(k, '}');
+        if (src->o.key_schemas)
+            sl_buf_addc(k, '}');
+    }
+
+    /* value */
+    if (src->o.value_schemas) {
+        sl_buf_adds(v, "{\"schema\":");
+        sl_buf_add(v, rel->value_schema.data, rel->value_schema.len);
+        sl_buf_adds(v, ",\"payload\":");
+    }
+    sl_buf_adds(v, "{\"before\":");
+    if ((rc = put_row(src, v, rel, ch->before)) != SL_OK)
+        return rc;
+    sl_buf_adds(v, ",\"after\":");
+    if ((rc = put_row(src, v, rel, ch->after)) != SL_OK)
+        return rc;
+    sl_buf_addc(v, ',');
+    put_source(src, v, rel->nspname, rel->relname, ch->snapshot, ch->ts_us, ch->xid, ch->lsn);
+    put_tail(v, ch->op);
+    if (src->o.value_schemas)
+        sl_buf_addc(v, '}');
+    return sl_buf_ok(k) && sl_buf_ok(v) ? SL_OK : SL_ERR_NOMEM;
+}
+
+int pg_encode_truncate(sl_source_t *src, const pg_rel_t *rel, uint64_t lsn, uint32_t xid,
+                       int64_t ts_us)
+{
+    sl_buf_t *v = &src->vb;
+    sl_buf_reset(&src->kb);
+    sl_buf_reset(v);
+    if (src->o.value_schemas) {
+        sl_buf_adds(v, "{\"schema\":");
+        sl_buf_add(v, rel->value_schema.data, rel->value_schema.len);
+        sl_buf_adds(v, ",\"payload\":");
+    }
+    sl_buf_adds(v, "{\"before\":null,\"after\":null,");
+    put_source(src, v, rel->nspname, rel->relname, "false", ts_us, xid, lsn);
+    put_tail(v, 't');
+    if (src->o.value_schemas)
+        sl_buf_addc(v, '}');
+    return sl_buf_ok(v) ? SL_OK : SL_ERR_NOMEM;
+}
+
+int pg_encode_message(sl_source_t *src, const sl_pgo_msg_t *m, uint64_t lsn, uint32_t xid,
+                      int64_t ts_us)
+{
+    sl_buf_t *k = &src->kb, *v = &src->vb;
+    sl_buf_reset(k);
+    sl_buf_reset(v);
+    if (src->o.key_schemas)
+        sl_buf_adds(k, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"string\","
+                       "\"optional\":true,\"field\":\"prefix\"}],\"optional\":false,\"name\":"
+                       "\"io.debezium.connector.postgresql.MessageKey\"},\"payload\":");
+    sl_buf_adds(k, "{\"prefix\":");
+    sl_json_strz(k, m->u.message.prefix);
+    sl_buf_addc(k, '}');
+    if (src->o.key_schemas)
+        sl_buf_addc(k, '}');
+
+    if (src->o.value_schemas) {
+        sl_buf_adds(v, "{\"schema\":{\"type\":\"struct\",\"fields\":["
+                       "{\"type\":\"string\",\"optional\":false,\"field\":\"op\"},"
+                       "{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_ms\"},");
+        sl_buf_adds(v, SOURCE_SCHEMA);
+        sl_buf_adds(v, ",{\"type\":\"struct\",\"fields\":["
+                       "{\"type\":\"string\",\"optional\":false,\"field\":\"prefix\"},"
+                       "{\"type\":\"bytes\",\"optional\":true,\"field\":\"content\"}],"
+                       "\"optional\":true,\"name\":\"io.debezium.connector.postgresql.Message\","
+                       "\"field\":\"message\"}],\"optional\":false,"
+                       "\"name\":\"io.debezium.connector.postgresql.MessageValue\"},\"payload\":");
+    }
+    sl_buf_adds(v, "{\"op\":\"m\",\"ts_ms\":");
+    sl_json_i64(v, now_us() / 1000);
+    sl_buf_addc(v, ',');
+    put_source(src, v, "", "", "false", ts_us, xid, lsn);
+    sl_buf_adds(v, ",\"message\":{\"prefix\":");
+    sl_json_strz(v, m->u.message.prefix);
+    sl_buf_adds(v, ",\"content\":");
+    sl_json_base64(v, (const uint8_t *)m->u.message.content, m->u.message.len);
+    sl_buf_adds(v, "}}");
+    if (src->o.value_schemas)
+        sl_buf_addc(v, '}');
+    return sl_buf_ok(k) && sl_buf_ok(v) ? SL_OK : SL_ERR_NOMEM;
+}
+
+int pg_encode_heartbeat(sl_source_t *src, int64_t ts_ms)
+{
+    sl_buf_t *k = &src->kb, *v = &src->vb;
+    sl_buf_reset(k);
+    sl_buf_reset(v);
+    if (src->o.key_schemas)
+        sl_buf_adds(k, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"string\","
+                       "\"optional\":false,\"field\":\"serverName\"}],\"optional\":false,"
+                       "\"name\":\"io.debezium.connector.common.ServerNameKey\"},\"payload\":");
+    sl_buf_adds(k, "{\"serverName\":");
+    sl_json_strz(k, src->o.prefix);
+    sl_buf_addc(k, '}');
+    if (src->o.key_schemas)
+        sl_buf_addc(k, '}');
+    if (src->o.value_schemas)
+        sl_buf_adds(v, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int64\","
+                       "\"optional\":false,\"field\":\"ts_ms\"}],\"optional\":false,"
+                       "\"name\":\"io.debezium.connector.common.Heartbeat\"},\"payload\":");
+    sl_buf_adds(v, "{\"ts_ms\":");
+    sl_json_i64(v, ts_ms);
+    sl_buf_addc(v, '}');
+    if (src->o.value_schemas)
+        sl_buf_addc(v, '}');
+    return sl_buf_ok(k) && sl_buf_ok(v) ? SL_OK : SL_ERR_NOMEM;
+}
