@@ -78,6 +78,8 @@
 #define CONF_MAX_KEYS 65536u      /* distinct keys */
 #define NEAR_MAX_LEN 128          /* longer keys get no "did you mean" hint */
 #define QUOTE_MAX 80              /* bytes of a value or key quoted in a message */
+#define CONF_REGEX_MAX_NODES 10000 /* estimated regcomp() nodes of one regular expression */
+#define CONF_REGEX_MAX_DEPTH 64    /* nested groups in one regular expression */
 
 struct entry {
     char *key;          /* start of the allocation: key \0 value \0 origin \0 */
@@ -919,6 +921,93 @@ static int list_each(const char *v, int (*fn)(void *ud, const char *item, size_t
     }
 }
 
+/* Is an extended regular expression too costly to hand to regcomp()? glibc copies
+ * a subexpression once per repetition ("a{3}" -> "aaa", "a+" -> "aa*"), so
+ * "(((a+)+)+)..." or "(a{999}){999}" would exhaust memory, its parser recurses
+ * once per open parenthesis, and its epsilon closures grow quadratically with the
+ * optional nodes. This bounds the number of nodes it would build (roughly: an
+ * over-estimate is fine, the patterns people write are tiny) and the nesting. */
+static bool regex_too_complex(const char *p)
+{
+    double outer[CONF_REGEX_MAX_DEPTH]; /* size of each enclosing group so far */
+    int depth = 0;
+    double cur = 0;  /* size of the current group so far */
+    double last = 0; /* size of the last atom (what a quantifier repeats) */
+    while (*p) {
+        double factor = -1;
+        if (*p == '(') {
+            if (depth == CONF_REGEX_MAX_DEPTH)
+                return true;
+            outer[depth++] = cur;
+            cur = last = 0;
+            p++;
+            continue;
+        }
+        if (*p == ')' && depth > 0) {
+            last = cur + 1;
+            cur = outer[--depth] + last;
+            p++;
+        } else if (*p == '*' || *p == '?') {
+            factor = 1;
+            p++;
+        } else if (*p == '+') {
+            factor = 2;
+            p++;
+        } else if (*p == '{' && isdigit((unsigned char)p[1])) {
+            char *end;
+            unsigned long lo = strtoul(p + 1, &end, 10), hi = lo;
+            if (*end == ',' && isdigit((unsigned char)end[1]))
+                hi = strtoul(end + 1, &end, 10);
+            else if (*end == ',')
+                end++;
+            if (*end == '}') {
+                factor = (double)(lo > hi ? lo : hi) + 1;
+                p = end + 1;
+            } else {
+                last = 1; /* not a bound: a literal '{' */
+                cur += 1;
+                p++;
+            }
+        } else if (*p == '[') {
+            p++;
+            if (*p == '^')
+                p++;
+            if (*p == ']')
+                p++;
+            while (*p && *p != ']') {
+                if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+                    char t = p[1];
+                    p += 2;
+                    while (*p && !(p[0] == t && p[1] == ']'))
+                        p++;
+                    if (*p)
+                        p += 2;
+                } else {
+                    p++;
+                }
+            }
+            if (*p)
+                p++;
+            last = 1;
+            cur += 1;
+        } else {
+            p += (*p == '\\' && p[1]) ? 2 : 1;
+            last = 1;
+            cur += 1;
+        }
+        if (factor >= 0) {
+            cur += last * (factor - 1) + 1;
+            last = last * factor + 1;
+        }
+        double total = cur;
+        for (int i = 0; i < depth; i++)
+            total += outer[i];
+        if (total > CONF_REGEX_MAX_NODES)
+            return true;
+    }
+    return false;
+}
+
 struct regex_check {
     const struct entry *e;
     const sl_prop_def_t *d;
@@ -932,6 +1021,22 @@ static int regex_check_item(void *ud, const char *item, size_t len)
     char *pat = strndup(item, len);
     if (!pat)
         return nomem_err(rc->errstr, rc->errstr_size);
+    if (regex_too_complex(pat)) {
+        int ret;
+        if (rc->d->flags & SL_PF_SECRET) {
+            ret = conf_err(rc->errstr, rc->errstr_size,
+                           "%s: %s: regular expression is too complex", rc->e->origin,
+                           rc->e->key);
+        } else {
+            char q[QUOTE_MAX + 8];
+            quote_text(q, sizeof q, pat);
+            ret = conf_err(rc->errstr, rc->errstr_size,
+                           "%s: %s: regular expression '%s' is too complex", rc->e->origin,
+                           rc->e->key, q);
+        }
+        free(pat);
+        return ret;
+    }
     regex_t re;
     int r = regcomp(&re, pat, REG_EXTENDED | REG_NOSUB);
     if (r == 0) {

@@ -571,6 +571,33 @@ static void test_validate_messages(void **state)
     /* as in Debezium, a regular expression cannot contain a comma, escaped or not */
     expect_invalid(REQ "debezium.source.table.include.list=x, a{2\\,1}\n", want);
 
+    /* patterns that would make regcomp() exhaust memory, time or stack */
+    expect_invalid(REQ "debezium.source.table.include.list=ok, (a{1000}){1000}\n",
+                   "t.properties:3: debezium.source.table.include.list: regular expression "
+                   "'(a{1000}){1000}' is too complex");
+    expect_invalid(REQ "debezium.source.table.include.list=x++++++++++++++++++++\n",
+                   "t.properties:3: debezium.source.table.include.list: regular expression "
+                   "'x++++++++++++++++++++' is too complex");
+    char deep[256] = "", text[512];
+    for (int k = 0; k < 65; k++)
+        strcat(deep, "(");
+    strcat(deep, "x");
+    for (int k = 0; k < 65; k++)
+        strcat(deep, ")");
+    snprintf(text, sizeof text, REQ "debezium.source.table.include.list=%s\n", deep);
+    snprintf(want, sizeof want,
+             "t.properties:3: debezium.source.table.include.list: regular expression '%.80s...' "
+             "is too complex",
+             deep);
+    expect_invalid(text, want);
+    expect_invalid(REQ "debezium.source.secret.regex=hunter2{9999}{9999}\n",
+                   "t.properties:3: debezium.source.secret.regex: regular expression is too "
+                   "complex");
+    assert_int_equal(validate(REQ "debezium.source.table.include.list=(a|b){100}, x{1000}, "
+                                  "[[:alpha:]{]+, a\\\\{, (((((x)))))+\n",
+                              want, sizeof want),
+                     SL_OK);
+
     expect_invalid("debezium.sink.type=kafka\n",
                    "debezium.source.database.hostname: required key is missing "
                    "(add 'debezium.source.database.hostname=...' to t.properties)");

@@ -98,7 +98,7 @@ static int repair_tail(int fd, int64_t *size_out)
 
 static int open_file(sl_sink_t *snk)
 {
-    snk->fd = open(snk->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    snk->fd = open(snk->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (snk->fd < 0 || repair_tail(snk->fd, &snk->file_size) != 0) {
         snprintf(snk->err, sizeof snk->err, "could not open \"%s\": %s", snk->path,
                  strerror(errno));

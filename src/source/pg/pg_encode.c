@@ -127,13 +127,27 @@ static int put_value(sl_source_t *src, sl_buf_t *b, const pg_rel_t *rel, const p
     case 'u':
         sl_pgconv_unavailable(c->conv, b);
         return SL_OK;
-    case 't':
-        if (sl_pgconv_value(c->conv, b, v->data, v->len) == SL_OK)
+    case 't': {
+        int rc = sl_pgconv_value(c->conv, b, v->data, v->len);
+        if (rc == SL_OK)
             return SL_OK;
+        if (rc == SL_ERR_UNSUPPORTED) {
+            pg_set_error(src, "column %s.%s.%s holds \"%.*s\", which decimal.handling.mode="
+                              "precise cannot represent (as Debezium, sluice stops here: set "
+                              "debezium.source.decimal.handling.mode=string or double)",
+                         rel->nspname, rel->relname, c->name, (int)(v->len > 16 ? 16 : v->len),
+                         v->data);
+            return rc;
+        }
+        if (rc == SL_ERR_NOMEM) {
+            pg_set_error(src, "out of memory");
+            return rc;
+        }
         pg_set_error(src, "cannot convert value of column %s.%s.%s (type oid %u): \"%.*s\"",
                      rel->nspname, rel->relname, c->name, c->type_oid,
                      (int)(v->len > 64 ? 64 : v->len), v->data);
         return SL_ERR_PROTO;
+    }
     default:
         pg_set_error(src, "unexpected binary value in column %s.%s.%s", rel->nspname,
                      rel->relname, c->name);

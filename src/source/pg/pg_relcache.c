@@ -182,7 +182,8 @@ static int catalog_columns(sl_source_t *src, uint32_t relid, char **nsp, char **
     PGresult *res = PQexecParams(
         src->meta,
         "SELECT n.nspname, c.relname, c.relreplident, a.attname, a.atttypid, a.atttypmod, "
-        "a.attnotnull, coalesce(array_position(i.indkey::int2[], a.attnum), 0) "
+        "a.attnotnull, coalesce((SELECT k.n FROM unnest(i.indkey) WITH ORDINALITY k(attnum, n) "
+        "WHERE k.attnum = a.attnum), 0) "
         "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
         "AND a.attgenerated = '' "

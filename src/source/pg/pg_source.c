@@ -1188,10 +1188,32 @@ static int pg_ack(sl_source_t *src, const sl_pos_t *pos)
     char a[20];
     if (rc == SL_OK)
         sl_info("pg: confirmed flush position %s to the server", sl_lsn_fmt(src->sent_acked_lsn, a));
-    /* leave COPY mode politely so the server releases the slot at once */
+    /* leave COPY mode politely (CopyDone, then drain until the server's CopyDone and
+     * CommandComplete) so the walsender ends without logging a lost connection */
     PQputCopyEnd(src->repl, NULL);
     PQflush(src->repl);
     src->in_copy = false;
+    int64_t deadline = mono_ms() + 2000;
+    while (mono_ms() < deadline) {
+        char *buf = NULL;
+        int n = PQgetCopyData(src->repl, &buf, 1);
+        if (buf)
+            PQfreemem(buf);
+        if (n == -1 || n == -2)
+            break;
+        if (n == 0) {
+            int fd = PQsocket(src->repl);
+            fd_set rfds;
+            FD_ZERO(&rfds);
+            FD_SET(fd, &rfds);
+            struct timeval tv = {0, 100000};
+            if (select(fd + 1, &rfds, NULL, NULL, &tv) < 0 || !PQconsumeInput(src->repl))
+                break;
+        }
+    }
+    PGresult *res;
+    while (!PQisBusy(src->repl) && (res = PQgetResult(src->repl)))
+        PQclear(res);
     return rc;
 }
 

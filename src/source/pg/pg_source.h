@@ -30,7 +30,7 @@ extern const sl_prop_table_t sl_pg_props;
 /* Session settings every connection uses, so that value text forms are stable (pgtypes.h). */
 #define PG_SESSION_OPTIONS                                                                         \
     "-c DateStyle=ISO -c TimeZone=UTC -c IntervalStyle=iso_8601 -c extra_float_digits=3 "         \
-    "-c bytea_output=hex -c client_encoding=UTF8"
+    "-c bytea_output=hex -c client_encoding=UTF8 -c lc_monetary=C"
 
 typedef struct pg_regex_list {
     size_t n;

@@ -18,6 +18,17 @@
  * anything unknown as its text form (a string) with the type name in the
  * schema's parameters -- never a silent NULL.
  *
+ * Requirements on the caller's session (both the replication connection and the
+ * snapshot connection), because the text forms depend on them:
+ *   DateStyle=ISO          dates/timestamps as "2024-01-02 03:04:05.123456+00", " BC"
+ *   TimeZone=UTC           (other offsets are parsed too, but keep the output stable)
+ *   IntervalStyle=iso_8601 intervals as "P1Y2M3DT4H5M6.7S" ("postgres" style is also
+ *                          understood; sql_standard and postgres_verbose are not)
+ *   bytea_output=hex       bytea as "\x0a1b..." (the escape format is rejected)
+ *   lc_monetary=C          money as "$1,234.56" / "-$1,234.56"
+ *   extra_float_digits>=1  shortest exact float output (PostgreSQL 12+ default; set 3
+ *                          on older servers, otherwise floats arrive already rounded)
+ *
  * Thread-safety: a converter is immutable after sl_pgconv_new() and may be used
  * from any thread.
  */
@@ -47,7 +58,7 @@ typedef struct sl_pgtype_info {
     uint32_t base_oid;    /* typbasetype for domains, else 0 */
     int32_t base_typmod;  /* typtypmod for domains, else -1 */
     char *enum_labels;    /* enums: labels in sort order joined by ',' (malloc'd, owned by the
-                             info; freed by the caller after sl_pgconv_new returns), else NULL */
+                             info; sl_pgconv_new, which calls the lookup, frees it), else NULL */
 } sl_pgtype_info_t;
 
 /* Fills `out` for `oid` (all fields; enum_labels malloc'd or NULL). Returns SL_OK,
@@ -73,8 +84,11 @@ void sl_pgconv_free(sl_pgconv_t *conv);
 void sl_pgconv_schema(const sl_pgconv_t *conv, sl_buf_t *out, const char *field, bool optional);
 
 /* Appends the JSON value for one value in text form (`len` bytes, not NUL-terminated).
- * Returns SL_OK, or SL_ERR_PROTO if the text is not a valid value of the type (then
- * nothing is appended). */
+ * Returns SL_OK, or SL_ERR_PROTO if the text is not a valid value of the type, or
+ * SL_ERR_UNSUPPORTED for a numeric NaN/Infinity with decimal_mode SL_DECIMAL_PRECISE
+ * (Debezium stops the connector there and tells the user to set
+ * decimal.handling.mode=string), or SL_ERR_NOMEM (rare oversized values need scratch
+ * memory). On error nothing is appended. */
 SL_WUR int sl_pgconv_value(const sl_pgconv_t *conv, sl_buf_t *out, const char *text, size_t len);
 
 /* Appends the value Debezium uses for an unchanged TOASTed column:

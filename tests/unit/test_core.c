@@ -1,0 +1,156 @@
+/*
+ * test_core.c — queue bounds, the durable frontier of the txn ring, the offset
+ * store's atomic record, and LSN text.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "core/event.h"
+#include "core/offsets.h"
+#include "core/queue.h"
+#include "core/txnring.h"
+
+static sl_event_t *ev_n(int64_t index, size_t value_len)
+{
+    sl_pos_t pos = {.ack_lsn = (uint64_t)index, .index = index};
+    char *v = calloc(1, value_len + 1);
+    memset(v, 'x', value_len);
+    sl_event_t *ev = sl_event_new(&pos, 'c', "t", 1, "{}", 2, v, value_len);
+    free(v);
+    return ev;
+}
+
+static void test_queue_bounds(void **state)
+{
+    sl_queue_t *q = sl_queue_new(3, 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(sl_queue_push(q, ev_n(i, 1), 10), SL_OK);
+    sl_event_t *extra = ev_n(3, 1);
+    assert_int_equal(sl_queue_push(q, extra, 10), SL_ERR_AGAIN); /* full: not taken */
+    sl_event_t *out[8];
+    assert_int_equal(sl_queue_pop(q, out, 8, 0), 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(out[i]->pos.index, i); /* FIFO */
+        sl_event_unref(out[i]);
+    }
+    assert_int_equal(sl_queue_push(q, extra, 10), SL_OK);
+    sl_queue_close(q);
+    sl_event_t *late = ev_n(9, 1);
+    assert_int_equal(sl_queue_push(q, late, 10), SL_ERR_STOPPED); /* not taken */
+    sl_event_unref(late);
+    assert_int_equal(sl_queue_pop(q, out, 8, 10), 1);
+    sl_event_unref(out[0]);
+    assert_true(sl_queue_is_done(q));
+    sl_queue_destroy(q);
+}
+
+static void test_queue_byte_bound(void **state)
+{
+    sl_queue_t *q = sl_queue_new(100, 1000);
+    sl_event_t *big = ev_n(0, 5000);
+    /* larger than the byte bound, but the queue is empty: accepted (never wedges) */
+    assert_int_equal(sl_queue_push(q, big, 10), SL_OK);
+    sl_event_t *small = ev_n(1, 10);
+    assert_int_equal(sl_queue_push(q, small, 10), SL_ERR_AGAIN);
+    assert_true(sl_queue_bytes(q) >= 5000);
+    sl_event_t *out[2];
+    assert_int_equal(sl_queue_pop(q, out, 2, 0), 1);
+    sl_event_unref(out[0]);
+    assert_int_equal(sl_queue_push(q, small, 10), SL_OK);
+    sl_queue_destroy(q); /* unrefs what is left */
+}
+
+static void test_ring_frontier(void **state)
+{
+    sl_txnring_t *r = sl_txnring_new();
+    sl_event_t *evs[3000];
+    for (int i = 0; i < 3000; i++) { /* more than the initial capacity: grows */
+        evs[i] = ev_n(i, 1);
+        assert_int_equal(sl_txnring_add(r, evs[i]), SL_OK);
+        assert_int_equal(evs[i]->seq, (uint64_t)i + 1);
+    }
+    sl_pos_t pos;
+    assert_false(sl_txnring_advance(r, &pos));
+    sl_txnring_done(r, evs[1]); /* out of order: frontier must not move */
+    sl_txnring_done(r, evs[2]);
+    assert_false(sl_txnring_advance(r, &pos));
+    sl_txnring_done(r, evs[0]);
+    assert_true(sl_txnring_advance(r, &pos));
+    assert_int_equal(pos.index, 2);
+    assert_int_equal(sl_txnring_len(r), 2997);
+    for (int i = 2999; i >= 3; i--)
+        sl_txnring_done(r, evs[i]);
+    assert_true(sl_txnring_advance(r, &pos));
+    assert_int_equal(pos.index, 2999);
+    assert_int_equal(sl_txnring_len(r), 0);
+    sl_txnring_destroy(r);
+}
+
+static void test_offsets(void **state)
+{
+    char dir[] = "/tmp/sluice-test-offsets-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256], err[256];
+    snprintf(path, sizeof path, "%s/sub/dir/offsets.dat", dir);
+    sl_offset_store_t *os;
+    assert_int_equal(sl_offset_store_open(&os, path, err, sizeof err), SL_OK);
+    char *text;
+    assert_int_equal(sl_offset_store_load(os, &text, err, sizeof err), SL_OK);
+    assert_null(text); /* nothing stored yet */
+    const char *rec = "source=postgres\nlsn_ack=0/16B3748\n";
+    assert_int_equal(sl_offset_store_commit(os, rec, strlen(rec), err, sizeof err), SL_OK);
+    assert_int_equal(sl_offset_store_load(os, &text, err, sizeof err), SL_OK);
+    assert_string_equal(text, rec);
+    char v[64];
+    assert_int_equal(sl_offset_get(text, "lsn_ack", v, sizeof v), 0);
+    assert_string_equal(v, "0/16B3748");
+    assert_int_equal(sl_offset_get(text, "lsn", v, sizeof v), -1);
+    free(text);
+    char tmp[300];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    assert_int_not_equal(access(tmp, F_OK), 0); /* no temp file left behind */
+    sl_offset_store_close(os);
+
+    /* a file that is not ours is refused, never overwritten */
+    FILE *f = fopen(path, "w");
+    fputs("something else\n", f);
+    fclose(f);
+    assert_int_equal(sl_offset_store_open(&os, path, err, sizeof err), SL_OK);
+    assert_int_equal(sl_offset_store_load(os, &text, err, sizeof err), SL_ERR_PROTO);
+    assert_non_null(strstr(err, "not a sluice offsets file"));
+    sl_offset_store_close(os);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void test_lsn(void **state)
+{
+    char b[20];
+    assert_string_equal(sl_lsn_fmt(0x16B3748ULL, b), "0/16B3748");
+    assert_string_equal(sl_lsn_fmt(0xFFFFFFFF00000001ULL, b), "FFFFFFFF/1");
+    uint64_t v;
+    assert_int_equal(sl_lsn_parse("1A/2B", &v), 0);
+    assert_true(v == ((0x1AULL << 32) | 0x2B));
+    assert_int_equal(sl_lsn_parse("1A/2B junk", &v), -1);
+    assert_int_equal(sl_lsn_parse("", &v), -1);
+    assert_int_equal(sl_lsn_parse("1A", &v), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_queue_bounds), cmocka_unit_test(test_queue_byte_bound),
+        cmocka_unit_test(test_ring_frontier), cmocka_unit_test(test_offsets),
+        cmocka_unit_test(test_lsn),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
