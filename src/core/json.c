@@ -15,7 +15,8 @@
  *  - Integers are written with a two-digits-at-a-time table, never printf.
  *  - Doubles and floats: the shortest decimal that reads back as the same value (found
  *    with printf("%.*e") + strtod/strtof: 15, 16, 17 significant digits for a double,
- *    6..9 for a float; small integers take a fast path), laid out the way Java's
+ *    6..9 for a float; integers and short decimals take exact arithmetic fast paths
+ *    that provably give the same digits), laid out the way Java's
  *    Double.toString / Float.toString do it (JDK 19+ semantics), because that is what
  *    Jackson prints: "1.0", "0.001", "1234567.0", "1.0E7", "1.0E-4", "-0.0". NaN and
  *    the infinities become the strings "NaN", "Infinity", "-Infinity"
@@ -336,6 +337,60 @@ static size_t fmt_shortest(char *out, double v, bool is_float)
     return 0; /* not reached */
 }
 
+/*
+ * Fast path for the common "short decimal" values (prices, measurements): the smallest k
+ * such that m = round(a * 10^k) satisfies m / 10^k == a. With m < 2^53 and k <= 22 both
+ * operands are exact doubles, so the one IEEE division is correctly rounded, i.e. equal
+ * to strtod("m e-k"): the decimal round-trips. Smaller k having failed, it is the
+ * shortest; with at most 15 digits (6 for a float) it is also the unique shortest, so the
+ * slow path would find the same digits. Returns false to fall back to printf.
+ */
+static bool fast_shortest(double a, bool is_float, uint64_t *m_out, int *k_out)
+{
+    const double limit = is_float ? 1e6 : 1e15;
+    if (a < 1e-7 || a >= limit)
+        return false;
+    double p = 1;
+    for (int k = 0; k <= 22; k++, p *= 10) {
+        double t = a * p;
+        if (t >= limit)
+            return false;
+        double m = floor(t + 0.5);
+        double q = m / p;
+        bool same;
+        if (!is_float) {
+            same = q == a;
+        } else {
+            float f = (float)q;
+            same = (double)f == a;
+            if (same && q != a) {
+                /* (float)q rounded twice; only a q exactly halfway between two floats
+                 * can differ from strtof's single rounding: leave those to printf. */
+                float nb = nextafterf(f, q > a ? INFINITY : -INFINITY);
+                if (q == ((double)f + (double)nb) / 2)
+                    return false;
+            }
+        }
+        if (same) {
+            *m_out = (uint64_t)m;
+            *k_out = k;
+            return true;
+        }
+    }
+    return false;
+}
+
+static size_t layout_fast(char *out, bool neg, uint64_t m, int k)
+{
+    char tmp[24];
+    char *p = u64_digits(tmp + sizeof tmp, m);
+    int nd = (int)(tmp + sizeof tmp - p);
+    int e = nd - 1 - k;
+    while (nd > 1 && p[nd - 1] == '0')
+        nd--;
+    return java_layout(out, neg, p, nd, e);
+}
+
 static void json_nonfinite(sl_buf_t *b, double v)
 {
     if (isnan(v))
@@ -350,6 +405,8 @@ void sl_json_f64(sl_buf_t *b, double v)
 {
     char out[48];
     size_t n;
+    uint64_t m;
+    int k;
     if (!isfinite(v)) {
         json_nonfinite(b, v);
         return;
@@ -359,6 +416,8 @@ void sl_json_f64(sl_buf_t *b, double v)
         n = java_layout(out, signbit(v), "0", 1, 0);
     else if (a < 9007199254740992.0 && a == floor(a))
         n = layout_integer(out, signbit(v), (uint64_t)a);
+    else if (fast_shortest(a, false, &m, &k))
+        n = layout_fast(out, signbit(v), m, k);
     else
         n = fmt_shortest(out, v, false);
     sl_buf_add(b, out, n);
@@ -368,6 +427,8 @@ void sl_json_f32(sl_buf_t *b, float f)
 {
     char out[48];
     size_t n;
+    uint64_t m;
+    int k;
     double v = f;
     if (!isfinite(v)) {
         json_nonfinite(b, v);
@@ -378,6 +439,8 @@ void sl_json_f32(sl_buf_t *b, float f)
         n = java_layout(out, signbit(v), "0", 1, 0);
     else if (a < 16777216.0 && a == floor(a))
         n = layout_integer(out, signbit(v), (uint64_t)a);
+    else if (fast_shortest(a, true, &m, &k))
+        n = layout_fast(out, signbit(v), m, k);
     else
         n = fmt_shortest(out, v, true);
     sl_buf_add(b, out, n);

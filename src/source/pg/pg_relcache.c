@@ -147,7 +147,7 @@ static int type_lookup(void *ud, uint32_t oid, sl_pgtype_info_t *out)
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
         pg_set_error(src, "could not look up type %u: %s", oid,
                      PQresultStatus(res) == PGRES_TUPLES_OK ? "no such type"
-                                                            : PQerrorMessage(src->meta));
+                                                            : pg_conn_error(src->meta));
         PQclear(res);
         return SL_ERR_SERVER;
     }
@@ -192,7 +192,7 @@ static int catalog_columns(sl_source_t *src, uint32_t relid, char **nsp, char **
         1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         pg_set_error(src, "could not read the columns of relation %u: %s", relid,
-                     PQerrorMessage(src->meta));
+                     pg_conn_error(src->meta));
         PQclear(res);
         return SL_ERR_SERVER;
     }

@@ -129,7 +129,7 @@ static int copy_table(snap_t *s, PGconn *c, const pg_rel_t *rel)
     sl_buf_free(&sql);
     if (PQresultStatus(res) != PGRES_COPY_OUT) {
         pg_set_error(src, "snapshot of %s.%s failed: %s", rel->nspname, rel->relname,
-                     PQerrorMessage(c));
+                     pg_conn_error(c));
         PQclear(res);
         return SL_ERR_SERVER;
     }
@@ -147,7 +147,7 @@ static int copy_table(snap_t *s, PGconn *c, const pg_rel_t *rel)
             break;
         if (n < 0) {
             pg_set_error(src, "snapshot of %s.%s failed: %s", rel->nspname, rel->relname,
-                         PQerrorMessage(c));
+                         pg_conn_error(c));
             rc = SL_ERR_CONN;
             break;
         }
@@ -170,7 +170,7 @@ static int copy_table(snap_t *s, PGconn *c, const pg_rel_t *rel)
     res = PQgetResult(c);
     if (rc == SL_OK && PQresultStatus(res) != PGRES_COMMAND_OK) {
         pg_set_error(src, "snapshot of %s.%s failed: %s", rel->nspname, rel->relname,
-                     PQerrorMessage(c));
+                     pg_conn_error(c));
         rc = SL_ERR_SERVER;
     }
     PQclear(res);
@@ -204,7 +204,7 @@ int pg_snapshot_run(sl_source_t *src, const char *snapshot_name, uint64_t consis
         PQfreemem(lit);
         rc = pg_exec_ok(src, c, sql);
         if (rc != SL_OK)
-            pg_set_error(src, "could not use the slot's exported snapshot: %s", PQerrorMessage(c));
+            pg_set_error(src, "could not use the slot's exported snapshot: %s", pg_conn_error(c));
     }
     PGresult *r = NULL;
     if (rc == SL_OK) {
@@ -213,7 +213,7 @@ int pg_snapshot_run(sl_source_t *src, const char *snapshot_name, uint64_t consis
                       "('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_toast%' "
                       "AND n.nspname NOT LIKE 'pg_temp%' ORDER BY 2, 3");
         if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-            pg_set_error(src, "could not list tables for the snapshot: %s", PQerrorMessage(c));
+            pg_set_error(src, "could not list tables for the snapshot: %s", pg_conn_error(c));
             rc = SL_ERR_SERVER;
         }
     }

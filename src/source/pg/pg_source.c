@@ -79,13 +79,21 @@ static int64_t now_pg_us(void)
 }
 
 /* Strips the trailing newline libpq puts on error messages. */
-static const char *pq_err(PGconn *c)
+const char *pg_conn_error(PGconn *c)
 {
     static __thread char buf[512];
-    snprintf(buf, sizeof buf, "%s", PQerrorMessage(c));
-    size_t n = strlen(buf);
-    while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-        buf[--n] = 0;
+    /* one line: libpq's messages carry newlines and tab-indented hints */
+    const char *m = PQerrorMessage(c);
+    size_t n = 0;
+    for (; *m && n < sizeof buf - 1; m++) {
+        char ch = (*m == '\n' || *m == '\t') ? ' ' : *m;
+        if (ch == ' ' && (n == 0 || buf[n - 1] == ' '))
+            continue;
+        buf[n++] = ch;
+    }
+    while (n && buf[n - 1] == ' ')
+        n--;
+    buf[n] = 0;
     return buf;
 }
 
@@ -215,7 +223,7 @@ PGconn *pg_connect(sl_source_t *src, bool replication, char *errstr, size_t errs
     }
     if (PQstatus(c) != CONNECTION_OK) {
         snprintf(errstr, errstr_size, "could not connect to PostgreSQL at %s:%s: %s",
-                 sl_conf_str(conf, "debezium.source.database.hostname"), port, pq_err(c));
+                 sl_conf_str(conf, "debezium.source.database.hostname"), port, pg_conn_error(c));
         PQfinish(c);
         return NULL;
     }
@@ -225,7 +233,7 @@ PGconn *pg_connect(sl_source_t *src, bool replication, char *errstr, size_t errs
             PGresult *r = PQexec(c, init);
             if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
                 snprintf(errstr, errstr_size, "database.initial.statements failed: %s",
-                         pq_err(c));
+                         pg_conn_error(c));
                 PQclear(r);
                 PQfinish(c);
                 return NULL;
@@ -243,7 +251,7 @@ int pg_exec_ok(sl_source_t *src, PGconn *c, const char *sql)
     PQclear(r);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return SL_OK;
-    pg_set_error(src, "%s", pq_err(c));
+    pg_set_error(src, "%s", pg_conn_error(c));
     return SL_ERR_SERVER;
 }
 
@@ -315,7 +323,7 @@ static int send_status(sl_source_t *src, bool reply_requested)
     put_u64(msg + 25, (uint64_t)now_pg_us());
     msg[33] = reply_requested ? 1 : 0;
     if (PQputCopyData(src->repl, (const char *)msg, sizeof msg) <= 0 || PQflush(src->repl) != 0) {
-        pg_set_error(src, "could not send a status update to the server: %s", pq_err(src->repl));
+        pg_set_error(src, "could not send a status update to the server: %s", pg_conn_error(src->repl));
         return SL_ERR_CONN;
     }
     if (flush != src->sent_acked_lsn) {
@@ -672,7 +680,7 @@ static int stream(sl_source_t *src, uint64_t start_lsn)
     PGresult *res = PQexec(src->repl, sql);
     if (PQresultStatus(res) != PGRES_COPY_BOTH) {
         pg_set_error(src, "could not start replication from slot \"%s\": %s", src->o.slot,
-                     pq_err(src->repl));
+                     pg_conn_error(src->repl));
         PQclear(res);
         return SL_ERR_SERVER;
     }
@@ -723,7 +731,7 @@ static int stream(sl_source_t *src, uint64_t start_lsn)
                 break;
             }
             if (!PQconsumeInput(src->repl)) {
-                pg_set_error(src, "replication connection lost: %s", pq_err(src->repl));
+                pg_set_error(src, "replication connection lost: %s", pg_conn_error(src->repl));
                 rc = SL_ERR_CONN;
                 break;
             }
@@ -732,14 +740,14 @@ static int stream(sl_source_t *src, uint64_t start_lsn)
         if (n == -1) {
             res = PQgetResult(src->repl);
             pg_set_error(src, "replication stream ended by the server: %s",
-                         res && PQresultStatus(res) != PGRES_COMMAND_OK ? pq_err(src->repl)
+                         res && PQresultStatus(res) != PGRES_COMMAND_OK ? pg_conn_error(src->repl)
                                                                         : "no error");
             PQclear(res);
             rc = SL_ERR_CONN;
             break;
         }
         if (n < 0) {
-            pg_set_error(src, "replication connection lost: %s", pq_err(src->repl));
+            pg_set_error(src, "replication connection lost: %s", pg_conn_error(src->repl));
             rc = SL_ERR_CONN;
             break;
         }
@@ -805,7 +813,7 @@ static int identify(sl_source_t *src)
 {
     PGresult *r = PQexec(src->repl, "IDENTIFY_SYSTEM");
     if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 || PQnfields(r) < 3) {
-        pg_set_error(src, "IDENTIFY_SYSTEM failed: %s", pq_err(src->repl));
+        pg_set_error(src, "IDENTIFY_SYSTEM failed: %s", pg_conn_error(src->repl));
         PQclear(r);
         return SL_ERR_SERVER;
     }
@@ -858,7 +866,7 @@ static int captured_tables_sql(sl_source_t *src, sl_buf_t *out, int *count)
                          "AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%' "
                          "ORDER BY 1, 2");
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        pg_set_error(src, "could not list tables: %s", pq_err(src->meta));
+        pg_set_error(src, "could not list tables: %s", pg_conn_error(src->meta));
         PQclear(r);
         return SL_ERR_SERVER;
     }
@@ -884,7 +892,7 @@ static int ensure_publication(sl_source_t *src)
     PGresult *r = PQexecParams(src->meta, "SELECT puballtables FROM pg_publication WHERE pubname = $1",
                                1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        pg_set_error(src, "could not read pg_publication: %s", pq_err(src->meta));
+        pg_set_error(src, "could not read pg_publication: %s", pg_conn_error(src->meta));
         PQclear(r);
         return SL_ERR_SERVER;
     }
@@ -962,7 +970,7 @@ static int read_slot(sl_source_t *src, slot_info_t *si)
                          1, NULL, params, NULL, NULL, 0);
     }
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        pg_set_error(src, "could not read pg_replication_slots: %s", pq_err(src->meta));
+        pg_set_error(src, "could not read pg_replication_slots: %s", pg_conn_error(src->meta));
         PQclear(r);
         return SL_ERR_SERVER;
     }
@@ -988,7 +996,7 @@ static int drop_slot(sl_source_t *src)
     PQfreemem(slot);
     int rc = pg_exec_ok(src, src->repl, sql);
     if (rc != SL_OK)
-        pg_set_error(src, "could not drop replication slot \"%s\": %s", src->o.slot, PQerrorMessage(src->repl));
+        pg_set_error(src, "could not drop replication slot \"%s\": %s", src->o.slot, pg_conn_error(src->repl));
     return rc;
 }
 
@@ -1007,7 +1015,7 @@ static int create_slot(sl_source_t *src, bool export, uint64_t *consistent, char
     PGresult *r = PQexec(src->repl, sql);
     if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
         pg_set_error(src, "could not create replication slot \"%s\": %s", src->o.slot,
-                     pq_err(src->repl));
+                     pg_conn_error(src->repl));
         PQclear(r);
         return SL_ERR_SERVER;
     }

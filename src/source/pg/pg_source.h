@@ -144,6 +144,8 @@ void pg_set_error(sl_source_t *src, const char *fmt, ...) __attribute__((format(
 int pg_emit(sl_source_t *src, sl_event_t *ev);
 PGconn *pg_connect(sl_source_t *src, bool replication, char *errstr, size_t errstr_size);
 int pg_exec_ok(sl_source_t *src, PGconn *c, const char *sql);
+/* libpq's last error as one line (thread-local buffer). */
+const char *pg_conn_error(PGconn *c);
 
 /* pg_relcache.c */
 void pg_regex_list_free(pg_regex_list_t *l);

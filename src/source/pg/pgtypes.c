@@ -333,9 +333,10 @@ static int parse_int(const char *s, size_t n, int64_t max, int64_t *v)
     if (i == n)
         return SL_ERR_PROTO;
     uint64_t u = 0;
+    bool may_overflow = n - i > 19; /* 19 digits always fit in uint64 */
     for (; i < n; i++) {
         unsigned d = (unsigned)(unsigned char)s[i] - '0';
-        if (d > 9 || u > (UINT64_MAX - d) / 10)
+        if (d > 9 || (may_overflow && u > (UINT64_MAX - d) / 10))
             return SL_ERR_PROTO;
         u = u * 10 + d;
     }
