@@ -385,21 +385,6 @@ static int emit_tombstone(sl_source_t *src, const pg_rel_t *rel, uint64_t lsn, i
     return emit_data(src, &pos, 0, rel->topic, rel->topic_len, true, false);
 }
 
-static void warn_identity(sl_source_t *src, pg_rel_t *rel)
-{
-    if (rel->warned_identity || !rel->captured)
-        return;
-    rel->warned_identity = true;
-    if (rel->replident == 'n')
-        sl_warn("table %s.%s has REPLICA IDENTITY NOTHING: updates and deletes carry no "
-                "before-image and deletes cannot be keyed (ALTER TABLE ... REPLICA IDENTITY "
-                "DEFAULT or FULL)", rel->nspname, rel->relname);
-    else if (rel->replident == 'd' && rel->nkeys == 0)
-        sl_warn("table %s.%s has no primary key: updates and deletes are not replicated by "
-                "the server (add a primary key or ALTER TABLE ... REPLICA IDENTITY FULL)",
-                rel->nspname, rel->relname);
-}
-
 static int handle_change(sl_source_t *src, const sl_pgo_msg_t *m, uint64_t lsn)
 {
     int rc = SL_OK;
@@ -408,10 +393,7 @@ static int handle_change(sl_source_t *src, const sl_pgo_msg_t *m, uint64_t lsn)
                       .ts_us = src->txn.commit_ts_us};
     switch (m->type) {
     case 'R':
-        rc = pg_rel_from_message(src, m, &rel);
-        if (rc == SL_OK)
-            warn_identity(src, rel);
-        return rc;
+        return pg_rel_from_message(src, m, &rel);
     case 'Y':
     case 'O':
         return SL_OK;
@@ -1127,6 +1109,37 @@ static int reconcile_and_run(sl_source_t *src)
     return stream(src, start);
 }
 
+/* Reports, once at start, every captured table whose UPDATE/DELETE events will lack a
+ * complete before-image or will not be replicated at all. */
+static void warn_replica_identities(sl_source_t *src)
+{
+    PGresult *r = PQexec(src->meta,
+                         "SELECT n.nspname, c.relname, c.relreplident, EXISTS (SELECT 1 FROM "
+                         "pg_index i WHERE i.indrelid = c.oid AND i.indisprimary) FROM pg_class c "
+                         "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p') "
+                         "AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname "
+                         "NOT LIKE 'pg_toast%' ORDER BY 1, 2");
+    for (int i = 0; PQresultStatus(r) == PGRES_TUPLES_OK && i < PQntuples(r); i++) {
+        const char *nsp = PQgetvalue(r, i, 0), *rel = PQgetvalue(r, i, 1);
+        char ri = PQgetvalue(r, i, 2)[0];
+        bool pk = PQgetvalue(r, i, 3)[0] == 't';
+        if (!pg_table_captured(&src->o, nsp, rel))
+            continue;
+        if (ri == 'n')
+            sl_warn("table %s.%s has REPLICA IDENTITY NOTHING: updates and deletes carry no "
+                    "before-image (ALTER TABLE %s.%s REPLICA IDENTITY DEFAULT or FULL)",
+                    nsp, rel, nsp, rel);
+        else if (ri == 'd' && !pk)
+            sl_warn("table %s.%s has no primary key and REPLICA IDENTITY DEFAULT: the server "
+                    "refuses its updates and deletes (add a primary key or ALTER TABLE %s.%s "
+                    "REPLICA IDENTITY FULL)", nsp, rel, nsp, rel);
+        else if (ri == 'd' || ri == 'i')
+            sl_debug("table %s.%s: before-images of updates hold only the key columns (REPLICA "
+                     "IDENTITY FULL gives whole rows)", nsp, rel);
+    }
+    PQclear(r);
+}
+
 /* --- vtable ----------------------------------------------------------------- */
 
 static int pg_create(sl_source_t **out, const sl_conf_t *conf, const sl_source_env_t *env,
@@ -1166,6 +1179,7 @@ static int pg_run(sl_source_t *src)
     if ((rc = check_server(src)) != SL_OK || (rc = identify(src)) != SL_OK ||
         (rc = ensure_publication(src)) != SL_OK)
         return rc;
+    warn_replica_identities(src);
     rc = reconcile_and_run(src);
     if (atomic_load(&src->stop) && (rc == SL_ERR_STOPPED || rc == SL_ERR_CONN || rc == SL_OK))
         return SL_OK;

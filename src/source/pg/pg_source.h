@@ -52,7 +52,6 @@ typedef struct pg_rel {
     char *nspname, *relname;
     char replident;
     bool captured;
-    bool warned_identity;
     uint16_t ncols;
     pg_col_t *cols;   /* in the order the server sends values */
     uint16_t nkeys;
