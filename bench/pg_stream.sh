@@ -12,7 +12,9 @@
 #   B  BENCH_B_TXNS (600,000) one-row transactions (a server-side DO loop with a
 #      COMMIT after each row, synchronous_commit=off: the WAL is the same as that
 #      of 600,000 one-row INSERTs sent by a client, and it takes seconds).
-# The slots of B are created after A is written, so B's runs read only B.
+# Each workload is written, measured and its slots dropped before the next one's
+# slots are created, so a run reads only its own workload and nothing follows
+# endpos (sluice has no --endpos and would read on).
 # endpos = pg_current_wal_insert_lsn() right after the workload's last commit (the
 # insert position, not pg_current_wal_lsn(): with synchronous_commit=off the
 # write position may still be behind the last commit).
@@ -44,7 +46,7 @@
 #   BENCH_A_ROWS=2000000 BENCH_A_TXN_ROWS=100000 BENCH_B_TXNS=600000
 #   BENCH_SLUICE_VARIANTS="v1 v2 v1-schemas"
 #   BENCH_PROFILE=perf           one more sluice v1 run per workload under
-#                                `perf record -g`; prints the top symbols
+#                                `perf record` (flat); prints the top symbols
 #   BENCH_STALL_S=30             give up on a sluice run whose lsn_ack has not
 #                                moved for this long
 #   BENCH_TSV=file               where the per-run results go (default in TEST_TMP)
@@ -141,12 +143,6 @@ SQL
     bench_log "workload $w (${DESC[$w]}) written in $(bench_sub "$t1" "$t0") s; endpos ${ENDPOS[$w]}"
 }
 
-for w in $WORKLOADS; do
-    create_slots "$w"
-    generate "$w"
-done
-psql_c "CHECKPOINT"
-bench_log "WAL kept by the slots: $(psql_c "SELECT pg_size_pretty(pg_current_wal_lsn() - min(restart_lsn)) FROM pg_replication_slots")"
 
 anomaly()
 {
@@ -227,7 +223,7 @@ run_sluice()
     c0=$(bench_pg_child_cpu)
     t0=$(bench_now)
     if [[ "$mode" == perf ]]; then
-        start_bg sluice-run /usr/bin/time -v -o "$tf" perf record -F 999 -g -o "$TEST_TMP/perf.$w.data" \
+        start_bg sluice-run /usr/bin/time -v -o "$tf" perf record -F 999 -o "$TEST_TMP/perf.$w.data" \
             -- "$SLUICE_BIN" run -c "$dir/app.properties"
     else
         start_bg sluice-run /usr/bin/time -v -o "$tf" "$SLUICE_BIN" run -c "$dir/app.properties"
@@ -292,7 +288,13 @@ run_sluice()
 }
 
 for w in $WORKLOADS; do
-    bench_log "workload $w: ${DESC[$w]}"
+    # Slots first, then the workload, then the runs: every slot of w starts before
+    # w's first transaction, and no WAL is written after endpos while w's runs
+    # go on (sluice, which has no --endpos, would read on past it otherwise).
+    create_slots "$w"
+    generate "$w"
+    psql_c "CHECKPOINT"
+    bench_log "WAL kept by the slots: $(psql_c "SELECT pg_size_pretty(pg_current_wal_lsn() - min(restart_lsn)) FROM pg_replication_slots")"
     for ((i = 1; i <= BENCH_RUNS; i++)); do
         run_recv "$w" "$i"
         for v in $VARIANTS; do
@@ -302,6 +304,7 @@ for w in $WORKLOADS; do
     if [[ "$PROFILE" == perf ]]; then
         run_sluice "$w" v1 0 perf
     fi
+    psql_c "SELECT count(pg_drop_replication_slot(slot_name)) FROM pg_replication_slots" >/dev/null
 done
 
 # ------------------------------------------------------------------ summary

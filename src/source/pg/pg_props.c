@@ -82,6 +82,13 @@ static const sl_prop_def_t pg_defs[] = {
      "Heartbeat topic is <this>.<topic.prefix>."},
     {K("status.update.interval.ms"), SL_PT_INT, "10000", NULL, 100, 3600000, 0,
      "Longest time between two standby status updates to the server."},
+    {K("errors.max.retries"), SL_PT_INT, "-1", NULL, -1, INT32_MAX, 0,
+     "How often a lost connection is retried before sluice stops (-1 = forever). Only losses "
+     "after streaming started are retried; start-up problems are reported at once."},
+    {K("errors.retry.delay.initial.ms"), SL_PT_INT, "300", NULL, 10, 3600000, 0,
+     "First wait before reconnecting; doubles after each failure."},
+    {K("errors.retry.delay.max.ms"), SL_PT_INT, "10000", NULL, 10, 3600000, 0,
+     "Longest wait between two reconnection attempts."},
     {"sluice.postgres.streaming", SL_PT_BOOL, "true", NULL, 0, 0, 0,
      "Use pgoutput protocol version 2 with streaming of in-progress transactions when the "
      "server has it (PostgreSQL 14+); large transactions are then spooled to disk until they "

@@ -284,6 +284,8 @@ int pg_emit(sl_source_t *src, sl_event_t *ev)
 static int emit_data(sl_source_t *src, const sl_pos_t *pos, char op, const char *topic,
                      size_t topic_len, bool with_key, bool with_value)
 {
+    if (pos->txn_lsn && pos->txn_lsn == src->txn.commit_lsn)
+        src->txn.emitted_index = pos->index;
     sl_event_t *ev = sl_event_new(pos, op, topic, topic_len, with_key && src->kb.len ? src->kb.data : NULL,
                                   src->kb.len, with_value ? src->vb.data : NULL, src->vb.len);
     return pg_emit(src, ev);
@@ -512,6 +514,7 @@ static void txn_begin(sl_source_t *src, uint32_t xid, uint64_t commit_lsn, int64
     src->txn.commit_ts_us = commit_ts_pg + PG_EPOCH_OFFSET_US;
     src->txn.next_index = 0;
     src->txn.skip_until = -1;
+    src->txn.emitted_index = -1;
     if (src->have_stored && src->stored_index >= 0 && commit_lsn == src->stored_txn_lsn) {
         src->txn.skip_until = src->stored_index;
         char a[20];
@@ -668,6 +671,10 @@ static int stream(sl_source_t *src, uint64_t start_lsn)
     }
     PQclear(res);
     src->in_copy = true;
+    if (src->streaming_started)
+        sl_info("pg: reconnected");
+    src->streaming_started = true;
+    src->copy_started = true;
     sl_info("pg: streaming from slot \"%s\" at %s (pgoutput protocol v%d%s)", src->o.slot,
             sl_lsn_fmt(start_lsn, a), v2 ? 2 : 1, v2 ? ", in-progress transactions streamed" : "");
     src->sent_acked_lsn = start_lsn;
@@ -1031,7 +1038,8 @@ static int reconcile_and_run(sl_source_t *src)
         if (si.active) {
             pg_set_error(src, "replication slot \"%s\" is in use by another connection",
                          src->o.slot);
-            return SL_ERR_SERVER;
+            /* after a lost connection the server may not have noticed yet: retry */
+            return src->streaming_started ? SL_ERR_CONN : SL_ERR_SERVER;
         }
     }
     int mode = src->o.snapshot_mode;
@@ -1167,7 +1175,7 @@ static int pg_create(sl_source_t **out, const sl_conf_t *conf, const sl_source_e
     return SL_OK;
 }
 
-static int pg_run(sl_source_t *src)
+static int connect_and_run(sl_source_t *src)
 {
     char e[1024];
     int rc;
@@ -1179,11 +1187,67 @@ static int pg_run(sl_source_t *src)
     if ((rc = check_server(src)) != SL_OK || (rc = identify(src)) != SL_OK ||
         (rc = ensure_publication(src)) != SL_OK)
         return rc;
-    warn_replica_identities(src);
-    rc = reconcile_and_run(src);
-    if (atomic_load(&src->stop) && (rc == SL_ERR_STOPPED || rc == SL_ERR_CONN || rc == SL_OK))
-        return SL_OK;
-    return rc;
+    if (!src->streaming_started)
+        warn_replica_identities(src);
+    return reconcile_and_run(src);
+}
+
+/* After a lost connection: resume exactly after the last event emitted, as a restart
+ * from a stored offset would (invariant 4), and forget per-connection state. */
+static void prepare_reconnect(sl_source_t *src)
+{
+    if (src->repl)
+        PQfinish(src->repl);
+    if (src->meta)
+        PQfinish(src->meta);
+    src->repl = src->meta = NULL;
+    src->in_copy = false;
+    src->stream_xid = 0;
+    sl_pgoutput_reset(src->dec);
+    pg_spool_close(src->spool);
+    src->spool = NULL;
+    src->have_stored = true;
+    src->stored_snapshot_done = true;
+    src->stored_ack_lsn = src->ack_lsn;
+    src->stored_txn_lsn = src->txn.active ? src->txn.commit_lsn : 0;
+    src->stored_index = -1;
+    if (src->txn.active)
+        src->stored_index = src->txn.emitted_index > src->txn.skip_until ? src->txn.emitted_index
+                                                                          : src->txn.skip_until;
+    src->txn.active = false;
+}
+
+static int pg_run(sl_source_t *src)
+{
+    int64_t max_retries = sl_conf_int(src->conf, "debezium.source.errors.max.retries");
+    int64_t delay = sl_conf_int(src->conf, "debezium.source.errors.retry.delay.initial.ms");
+    int64_t delay_max = sl_conf_int(src->conf, "debezium.source.errors.retry.delay.max.ms");
+    int rc;
+    for (int64_t attempt = 0;; attempt++) {
+        rc = connect_and_run(src);
+        if (atomic_load(&src->stop) && (rc == SL_ERR_STOPPED || rc == SL_ERR_CONN || rc == SL_OK))
+            return SL_OK;
+        /* Only a lost connection while streaming is retried: everything before streaming
+         * (configuration, privileges, slot checks, the snapshot) is reported at once. */
+        if (rc != SL_ERR_CONN || !src->streaming_started ||
+            (max_retries >= 0 && attempt >= max_retries))
+            return rc;
+        if (src->copy_started) { /* it streamed again since the last loss: start afresh */
+            src->copy_started = false;
+            attempt = 0;
+            delay = sl_conf_int(src->conf, "debezium.source.errors.retry.delay.initial.ms");
+        }
+        sl_warn("pg: %s; reconnecting in %lld ms (attempt %lld)", src->err, (long long)delay,
+                (long long)attempt + 1);
+        prepare_reconnect(src);
+        for (int64_t waited = 0; waited < delay && !atomic_load(&src->stop); waited += 100) {
+            struct timespec ts = {0, 100 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+        if (atomic_load(&src->stop))
+            return SL_OK;
+        delay = delay * 2 > delay_max ? delay_max : delay * 2;
+    }
 }
 
 static void pg_stop(sl_source_t *src) { atomic_store(&src->stop, true); }

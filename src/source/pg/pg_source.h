@@ -95,6 +95,7 @@ typedef struct pg_txn {
     int64_t commit_ts_us; /* unix epoch microseconds */
     int64_t next_index;   /* ordinal of the next change message in the transaction */
     int64_t skip_until;   /* resume: events with pos.index <= this are skipped (-1: none) */
+    int64_t emitted_index; /* index of the newest event handed to the pipeline (-1: none) */
 } pg_txn_t;
 
 struct sl_source {
@@ -119,6 +120,8 @@ struct sl_source {
     uint64_t sent_acked_lsn; /* last flush LSN reported to the server */
     uint64_t server_wal_end;
     bool snapshot_done;
+    bool streaming_started; /* START_REPLICATION succeeded once: later losses are retried */
+    bool copy_started;      /* START_REPLICATION succeeded since the last reconnect */
     pg_txn_t txn;
     /* resume point from the offset store */
     bool have_stored;
