@@ -90,7 +90,8 @@ static sl_conf_t *load_conf(const char *path, const sl_source_ops_t **sops,
         active[na++] = (*sops)->props;
     if (*kops)
         active[na++] = (*kops)->props;
-    if (sl_conf_validate(conf, tables, nt, active, na, err, sizeof err) != SL_OK) {
+    if (sl_conf_validate(conf, tables, nt, active, na, err, sizeof err) != SL_OK ||
+        ((*sops)->validate && (*sops)->validate(conf, err, sizeof err) != SL_OK)) {
         fprintf(stderr, "sluice: %s\n", err);
         goto bad;
     }

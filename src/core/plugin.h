@@ -80,6 +80,9 @@ typedef struct sl_source_ops {
     const sl_prop_table_t *props;
     SL_WUR int (*create)(sl_source_t **out, const sl_conf_t *conf, const sl_source_env_t *env,
                          char *errstr, size_t errstr_size);
+    /* Checks combinations of keys the property table cannot express (may be NULL).
+     * Runs before anything starts; SL_ERR_CONFIG with a one-line message in errstr. */
+    int (*validate)(const sl_conf_t *conf, char *errstr, size_t errstr_size);
     /* `sluice check`: prints one line per prerequisite; returns the number of problems. */
     int (*check)(const sl_conf_t *conf, FILE *report);
     /* Source thread: produce events until stop() or a fatal error. SL_OK after stop(). */

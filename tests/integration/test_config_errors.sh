@@ -44,6 +44,12 @@ expect_config 'debezium.source.connector.class=mongodb' \
 expect_config 'debezium.source.max.queue.size=-5' \
     "$cfg:9: debezium.source.max.queue.size: '-5' is out of range (expected 2..1000000)"
 
+printf '%s\ndebezium.source.table.include.list=public.a\ndebezium.source.table.exclude.list=public.b\n' "$base" >"$cfg"
+out=$("$SLUICE_BIN" run -c "$cfg" 2>&1) && rc=0 || rc=$?
+assert_eq 2 "$rc" "contradictory options: exit 2"
+assert_eq "sluice: $cfg:10: debezium.source.table.exclude.list cannot be combined with debezium.source.table.include.list (set at $cfg:9); keep only one of them" "$out" "contradictory options message"
+[ ! -e "$TEST_TMP/out.jsonl" ] || fail "a rejected configuration must not start anything (the sink file exists)"
+
 printf 'debezium.sink.type=file\n' >"$cfg"
 out=$("$SLUICE_BIN" run -c "$cfg" 2>&1) && rc=0 || rc=$?
 assert_eq 2 "$rc" "missing required key: exit 2"

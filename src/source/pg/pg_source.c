@@ -1150,6 +1150,38 @@ static void warn_replica_identities(sl_source_t *src)
 
 /* --- vtable ----------------------------------------------------------------- */
 
+/* Debezium refuses an include list and an exclude list at the same level, since one of
+ * them would silently be ignored; so does sluice. */
+static int pg_validate(const sl_conf_t *conf, char *errstr, size_t errstr_size)
+{
+    static const char *const pairs[][2] = {
+        {"schema.include.list", "schema.exclude.list"},
+        {"table.include.list", "table.exclude.list"},
+        {"message.prefix.include.list", "message.prefix.exclude.list"},
+    };
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        char inc[128], exc[128];
+        snprintf(inc, sizeof inc, "debezium.source.%s", pairs[i][0]);
+        snprintf(exc, sizeof exc, "debezium.source.%s", pairs[i][1]);
+        if (sl_conf_is_set(conf, inc) && sl_conf_is_set(conf, exc)) {
+            snprintf(errstr, errstr_size,
+                     "%s: %s cannot be combined with %s (set at %s); keep only one of them",
+                     sl_conf_origin(conf, exc), exc, inc, sl_conf_origin(conf, inc));
+            return SL_ERR_CONFIG;
+        }
+    }
+    if (sl_conf_bool(conf, "debezium.source.slot.drop.on.stop") &&
+        sl_conf_enum(conf, "debezium.source.snapshot.mode") == SNAP_NEVER) {
+        snprintf(errstr, errstr_size,
+                 "%s: debezium.source.slot.drop.on.stop=true with snapshot.mode=never would lose "
+                 "every change made while sluice is stopped; use snapshot.mode=initial or "
+                 "when_needed, or keep the slot",
+                 sl_conf_origin(conf, "debezium.source.slot.drop.on.stop"));
+        return SL_ERR_CONFIG;
+    }
+    return SL_OK;
+}
+
 static int pg_create(sl_source_t **out, const sl_conf_t *conf, const sl_source_env_t *env,
                      char *errstr, size_t errstr_size)
 {
@@ -1335,6 +1367,7 @@ const sl_source_ops_t sl_source_postgres = {
     .classes = pg_classes,
     .props = &sl_pg_props,
     .create = pg_create,
+    .validate = pg_validate,
     .check = pg_check,
     .run = pg_run,
     .stop = pg_stop,
