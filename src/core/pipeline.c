@@ -219,6 +219,10 @@ int sl_pipeline_run(const sl_conf_t *conf, const sl_source_ops_t *sops, const sl
         size_t n = 0;
         if (fatal == SL_OK && sl_txnring_len(p->ring) < max_events)
             n = sl_queue_pop(p->q, batch, max_batch, POP_TIMEOUT_MS);
+        else { /* not taking events (sink full or failing): let deliveries or the source move */
+            kops->poll(p->snk, 10);
+            nanosleep(&(struct timespec){0, 10 * 1000000L}, NULL);
+        }
         for (size_t i = 0; i < n && fatal == SL_OK; i++) {
             sl_event_t *ev = batch[i];
             batch[i] = NULL;
