@@ -73,27 +73,27 @@
 #include "core/buf.h"
 #include "core/log.h"
 
-#define CONF_MAX_FILE (16u << 20) /* bytes of a properties file */
-#define CONF_MAX_LINE (1u << 20)  /* bytes of one logical line */
-#define CONF_MAX_KEYS 65536u      /* distinct keys */
-#define NEAR_MAX_LEN 128          /* longer keys get no "did you mean" hint */
-#define QUOTE_MAX 80              /* bytes of a value or key quoted in a message */
-#define CONF_REGEX_MAX_NODES 10000 /* estimated regcomp() nodes of one regular expression */
-#define CONF_REGEX_MAX_DEPTH 64    /* nested groups in one regular expression */
+#define CONF_MAX_FILE        (16u << 20) /* bytes of a properties file */
+#define CONF_MAX_LINE        (1u << 20)  /* bytes of one logical line */
+#define CONF_MAX_KEYS        65536u      /* distinct keys */
+#define NEAR_MAX_LEN         128         /* longer keys get no "did you mean" hint */
+#define QUOTE_MAX            80          /* bytes of a value or key quoted in a message */
+#define CONF_REGEX_MAX_NODES 10000       /* estimated regcomp() nodes of one regular expression */
+#define CONF_REGEX_MAX_DEPTH 64          /* nested groups in one regular expression */
 
 struct entry {
-    char *key;          /* start of the allocation: key \0 value \0 origin \0 */
+    char *key; /* start of the allocation: key \0 value \0 origin \0 */
     const char *value;
     const char *origin;
-    bool warned;        /* SL_PF_IGNORED warning already logged */
+    bool warned; /* SL_PF_IGNORED warning already logged */
 };
 
 struct sl_conf {
-    char *name;           /* file name for messages; NULL when there was no file */
+    char *name; /* file name for messages; NULL when there was no file */
     struct entry *entries;
     size_t n, cap;
-    size_t *index;        /* entry number + 1, 0 = free slot */
-    size_t index_size;    /* power of two */
+    size_t *index;     /* entry number + 1, 0 = free slot */
+    size_t index_size; /* power of two */
     const sl_prop_table_t **tables;
     size_t ntables;
 };
@@ -110,7 +110,7 @@ static int conf_err(char *errstr, size_t errstr_size, const char *fmt, ...)
     if (errstr && errstr_size > 0) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(errstr, errstr_size, fmt, ap);
+        (void)vsnprintf(errstr, errstr_size, fmt, ap);
         va_end(ap);
     }
     return SL_ERR_CONFIG;
@@ -119,7 +119,7 @@ static int conf_err(char *errstr, size_t errstr_size, const char *fmt, ...)
 static int nomem_err(char *errstr, size_t errstr_size)
 {
     if (errstr && errstr_size > 0)
-        snprintf(errstr, errstr_size, "out of memory");
+        (void)snprintf(errstr, errstr_size, "out of memory");
     return SL_ERR_NOMEM;
 }
 
@@ -142,7 +142,7 @@ static void quote_text(char *dst, size_t dst_size, const char *s)
             tmp[k++] = '\\';
             tmp[k++] = 'r';
         } else if (c < 0x20 || c == 0x7f) {
-            snprintf(tmp, sizeof tmp, "\\x%02x", c);
+            (void)snprintf(tmp, sizeof tmp, "\\x%02x", c);
             k = 4;
         } else {
             tmp[k++] = (char)c;
@@ -163,7 +163,10 @@ static void quote_text(char *dst, size_t dst_size, const char *s)
 
 /* ---------- small string helpers ---------- */
 
-static bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\f' || c == '\r' || c == '\n' || c == '\v'; }
+static bool is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\f' || c == '\r' || c == '\n' || c == '\v';
+}
 
 /* [*s, *e) without surrounding white space. */
 static void trim(const char **s, const char **e)
@@ -174,7 +177,10 @@ static void trim(const char **s, const char **e)
         (*e)--;
 }
 
-static bool is_passthrough(const sl_prop_def_t *d) { return d->type == SL_PT_PASSTHROUGH; }
+static bool is_passthrough(const sl_prop_def_t *d)
+{
+    return d->type == SL_PT_PASSTHROUGH;
+}
 
 /* Length of a PASSTHROUGH key's prefix ("a.b.*" -> 4, "a.b."). */
 static size_t passthrough_prefix_len(const sl_prop_def_t *d)
@@ -354,7 +360,7 @@ static int conf_set(sl_conf_t *conf, const char *key, const char *value, unsigne
     memcpy(blk, key, klen + 1);
     memcpy(blk + klen + 1, value, vlen + 1);
     if (line > 0)
-        snprintf(origin, olen + 1, "%s:%u", name, line);
+        (void)snprintf(origin, olen + 1, "%s:%u", name, line);
     else
         memcpy(origin, origin_env, olen + 1);
 
@@ -470,7 +476,12 @@ static long hex4(const char *s, size_t avail)
     return v;
 }
 
-enum { UNESC_OK = 0, UNESC_MALFORMED, UNESC_SURROGATE, UNESC_NUL };
+enum {
+    UNESC_OK = 0,
+    UNESC_MALFORMED,
+    UNESC_SURROGATE,
+    UNESC_NUL
+};
 
 /* Java's loadConvert, producing UTF-8. Appends to out; returns UNESC_*. */
 static int unescape(const char *s, size_t n, sl_buf_t *out)
@@ -486,10 +497,18 @@ static int unescape(const char *s, size_t n, sl_buf_t *out)
             break; /* cannot happen (it would have been a continuation); drop it */
         c = s[i++];
         switch (c) {
-        case 't': sl_buf_addc(out, '\t'); break;
-        case 'n': sl_buf_addc(out, '\n'); break;
-        case 'r': sl_buf_addc(out, '\r'); break;
-        case 'f': sl_buf_addc(out, '\f'); break;
+        case 't':
+            sl_buf_addc(out, '\t');
+            break;
+        case 'n':
+            sl_buf_addc(out, '\n');
+            break;
+        case 'r':
+            sl_buf_addc(out, '\r');
+            break;
+        case 'f':
+            sl_buf_addc(out, '\f');
+            break;
         case 'u': {
             long u = hex4(s + i, n - i);
             if (u < 0)
@@ -501,8 +520,9 @@ static int unescape(const char *s, size_t n, sl_buf_t *out)
             if (cp >= 0xdc00 && cp <= 0xdfff)
                 return UNESC_SURROGATE;
             if (cp >= 0xd800 && cp <= 0xdbff) {
-                long lo = (n - i >= 2 && s[i] == '\\' && s[i + 1] == 'u') ? hex4(s + i + 2, n - i - 2)
-                                                                          : -1;
+                long lo = (n - i >= 2 && s[i] == '\\' && s[i + 1] == 'u')
+                              ? hex4(s + i + 2, n - i - 2)
+                              : -1;
                 if (lo < 0xdc00 || lo > 0xdfff)
                     return UNESC_SURROGATE;
                 i += 6;
@@ -511,7 +531,9 @@ static int unescape(const char *s, size_t n, sl_buf_t *out)
             add_utf8(out, cp);
             break;
         }
-        default: sl_buf_addc(out, c); break;
+        default:
+            sl_buf_addc(out, c);
+            break;
         }
     }
     return UNESC_OK;
@@ -669,7 +691,7 @@ static int apply_env(sl_conf_t *conf, char *const *envp, char *errstr, size_t er
                 return nomem_err(errstr, errstr_size);
             memcpy(made, best->key, best_len);
             for (size_t i = best_len; i < nlen; i++)
-                made[i] = var[i] == '_' ? '.' : (char)tolower((unsigned char)var[i]);
+                made[i] = (char)(var[i] == '_' ? '.' : tolower((unsigned char)var[i]));
             made[nlen] = 0;
             key = made;
         }
@@ -704,13 +726,13 @@ static int conf_new(sl_conf_t **out, const char *name, const sl_prop_table_t *co
         return SL_ERR_NOMEM;
     }
     if (ntables > 0) {
-        conf->tables = malloc(ntables * sizeof *conf->tables);
+        conf->tables = malloc(ntables * sizeof(const sl_prop_table_t *));
         if (!conf->tables) {
             free(conf->name);
             free(conf);
             return SL_ERR_NOMEM;
         }
-        memcpy(conf->tables, tables, ntables * sizeof *conf->tables);
+        memcpy(conf->tables, tables, ntables * sizeof(const sl_prop_table_t *));
         conf->ntables = ntables;
     }
     *out = conf;
@@ -757,11 +779,11 @@ int sl_conf_load(sl_conf_t **out, const char *path, char *const *envp,
                         strerror(errno));
     struct stat st;
     if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > (off_t)CONF_MAX_FILE) {
-        fclose(f);
+        (void)fclose(f);
         return conf_err(errstr, errstr_size, "%s: file is too large (limit %u MiB)", path,
                         CONF_MAX_FILE >> 20);
     }
-    /* read at most one byte more than the cap: the file may not be a regular one */
+    /* stop as soon as the cap is passed: the file may not be a regular one (a pipe) */
     sl_buf_t b = SL_BUF_INIT;
     char chunk[65536];
     size_t got;
@@ -771,11 +793,11 @@ int sl_conf_load(sl_conf_t **out, const char *path, char *const *envp,
             break;
     }
     int rd_err = ferror(f) ? (errno ? errno : EIO) : 0;
-    fclose(f);
+    (void)fclose(f); /* read-only: nothing to lose */
     int rc;
     if (rd_err)
-        rc = conf_err(errstr, errstr_size, "could not read file \"%s\": %s", path,
-                      strerror(rd_err));
+        rc =
+            conf_err(errstr, errstr_size, "could not read file \"%s\": %s", path, strerror(rd_err));
     else if (!sl_buf_ok(&b))
         rc = nomem_err(errstr, errstr_size);
     else
@@ -886,7 +908,10 @@ static int enum_index(const char *choices, const char *s)
     }
 }
 
-static bool int_bounded(const sl_prop_def_t *d) { return !(d->min == 0 && d->max == 0); }
+static bool int_bounded(const sl_prop_def_t *d)
+{
+    return !(d->min == 0 && d->max == 0);
+}
 
 /* "1..65535", "1 or more", "at most 5"; empty when unbounded. */
 static void range_text(const sl_prop_def_t *d, char *dst, size_t n)
@@ -894,11 +919,11 @@ static void range_text(const sl_prop_def_t *d, char *dst, size_t n)
     if (!int_bounded(d))
         dst[0] = 0;
     else if (d->max == INT64_MAX)
-        snprintf(dst, n, "%lld or more", (long long)d->min);
+        (void)snprintf(dst, n, "%lld or more", (long long)d->min);
     else if (d->min == INT64_MIN)
-        snprintf(dst, n, "at most %lld", (long long)d->max);
+        (void)snprintf(dst, n, "at most %lld", (long long)d->max);
     else
-        snprintf(dst, n, "%lld..%lld", (long long)d->min, (long long)d->max);
+        (void)snprintf(dst, n, "%lld..%lld", (long long)d->min, (long long)d->max);
 }
 
 /* Splits a list value: calls fn for each trimmed, non-empty item. Stops when fn
@@ -921,91 +946,139 @@ static int list_each(const char *v, int (*fn)(void *ud, const char *item, size_t
     }
 }
 
-/* Is an extended regular expression too costly to hand to regcomp()? glibc copies
- * a subexpression once per repetition ("a{3}" -> "aaa", "a+" -> "aa*"), so
- * "(((a+)+)+)..." or "(a{999}){999}" would exhaust memory, its parser recurses
- * once per open parenthesis, and its epsilon closures grow quadratically with the
- * optional nodes. This bounds the number of nodes it would build (roughly: an
- * over-estimate is fine, the patterns people write are tiny) and the nesting. */
-static bool regex_too_complex(const char *p)
+/* Why a regular expression is refused before regcomp() sees it. */
+enum {
+    RX_OK = 0,
+    RX_TOO_COMPLEX,
+    RX_EMPTY_LOOP
+};
+
+struct rx_frame {
+    double size;       /* nodes of the group so far */
+    bool branch_empty; /* the current alternative can match the empty string so far */
+    bool any_empty;    /* an earlier alternative can */
+};
+
+/* Is an extended regular expression safe to hand to glibc's regcomp()? Measured:
+ *  - it copies a subexpression once per repetition ("a{3}" -> "aaa", "a+" ->
+ *    "aa*"), so "x++++++++++++++++++++" or "(a{999}){999}" exhaust memory: we
+ *    bound the nodes it would build (over-estimating is fine, the patterns
+ *    people write are tiny) -> RX_TOO_COMPLEX;
+ *  - its parser recurses once per '(' (a stack overflow at ~30000) -> the
+ *    nesting is bounded too -> RX_TOO_COMPLEX;
+ *  - a loop ('*', '+', '{n,}') over something that can match the empty string
+ *    ("(x?)+", "(a*|b)*") makes its epsilon closures explode: ten nested
+ *    "(x?)+" take 0.6 s, "((x*|y?)+){50}" minutes -> RX_EMPTY_LOOP; a bounded
+ *    "{n}" is unrolled into copies and only counts towards the node bound.
+ *    POSIX leaves adjacent repetition operators ("x?+", "x**") undefined anyway. */
+static int regex_check_cost(const char *p)
 {
-    double outer[CONF_REGEX_MAX_DEPTH]; /* size of each enclosing group so far */
+    struct rx_frame st[CONF_REGEX_MAX_DEPTH + 1];
     int depth = 0;
-    double cur = 0;  /* size of the current group so far */
-    double last = 0; /* size of the last atom (what a quantifier repeats) */
+    st[0] = (struct rx_frame){0, true, false};
+    double last = 0;         /* nodes of the last item (what a quantifier repeats) */
+    bool last_empty = false; /* the last item can match the empty string */
+    bool before_last = true; /* branch_empty before the last item was added */
     while (*p) {
-        double factor = -1;
+        struct rx_frame *f = &st[depth];
+        long lo = -1, hi = -1; /* quantifier bounds, hi = -1: unbounded */
         if (*p == '(') {
             if (depth == CONF_REGEX_MAX_DEPTH)
-                return true;
-            outer[depth++] = cur;
-            cur = last = 0;
+                return RX_TOO_COMPLEX;
+            st[++depth] = (struct rx_frame){0, true, false};
+            last = 0;
+            last_empty = false;
             p++;
             continue;
         }
         if (*p == ')' && depth > 0) {
-            last = cur + 1;
-            cur = outer[--depth] + last;
+            bool empty = f->any_empty || f->branch_empty;
+            last = f->size + 1;
+            depth--;
+            f = &st[depth];
+            f->size += last;
+            last_empty = empty;
+            before_last = f->branch_empty;
+            f->branch_empty = f->branch_empty && empty;
             p++;
-        } else if (*p == '*' || *p == '?') {
-            factor = 1;
+        } else if (*p == '|') {
+            f->any_empty = f->any_empty || f->branch_empty;
+            f->branch_empty = true;
+            f->size += 1;
+            last = 0;
+            last_empty = false;
             p++;
-        } else if (*p == '+') {
-            factor = 2;
+        } else if (*p == '*' || *p == '?' || *p == '+') {
+            lo = *p == '+' ? 1 : 0;
+            hi = *p == '?' ? 1 : -1;
             p++;
         } else if (*p == '{' && isdigit((unsigned char)p[1])) {
             char *end;
-            unsigned long lo = strtoul(p + 1, &end, 10), hi = lo;
-            if (*end == ',' && isdigit((unsigned char)end[1]))
-                hi = strtoul(end + 1, &end, 10);
-            else if (*end == ',')
+            unsigned long a = strtoul(p + 1, &end, 10), b = a;
+            bool unbounded = false;
+            if (*end == ',' && isdigit((unsigned char)end[1])) {
+                b = strtoul(end + 1, &end, 10);
+            } else if (*end == ',') {
+                unbounded = true;
                 end++;
-            if (*end == '}') {
-                factor = (double)(lo > hi ? lo : hi) + 1;
-                p = end + 1;
-            } else {
-                last = 1; /* not a bound: a literal '{' */
-                cur += 1;
-                p++;
             }
-        } else if (*p == '[') {
-            p++;
-            if (*p == '^')
-                p++;
-            if (*p == ']')
-                p++;
-            while (*p && *p != ']') {
-                if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
-                    char t = p[1];
-                    p += 2;
-                    while (*p && !(p[0] == t && p[1] == ']'))
-                        p++;
-                    if (*p)
-                        p += 2;
-                } else {
-                    p++;
-                }
-            }
-            if (*p)
-                p++;
-            last = 1;
-            cur += 1;
+            if (*end != '}')
+                return RX_OK; /* regcomp() will say what is wrong with it */
+            a = a > 100000 ? 100000 : a;
+            b = b > 100000 ? 100000 : b;
+            lo = (long)a;
+            hi = unbounded ? -1 : (long)b;
+            p = end + 1;
         } else {
-            p += (*p == '\\' && p[1]) ? 2 : 1;
+            bool zero_width = *p == '^' || *p == '$';
+            if (*p == '[') {
+                p++;
+                if (*p == '^')
+                    p++;
+                if (*p == ']')
+                    p++;
+                while (*p && *p != ']') {
+                    if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+                        char t = p[1];
+                        p += 2;
+                        while (*p && !(p[0] == t && p[1] == ']'))
+                            p++;
+                        if (*p)
+                            p += 2;
+                    } else {
+                        p++;
+                    }
+                }
+                if (*p)
+                    p++;
+            } else {
+                p += (*p == '\\' && p[1]) ? 2 : 1;
+            }
             last = 1;
-            cur += 1;
+            last_empty = zero_width;
+            before_last = f->branch_empty;
+            f->branch_empty = f->branch_empty && zero_width;
+            f->size += 1;
         }
-        if (factor >= 0) {
-            cur += last * (factor - 1) + 1;
-            last = last * factor + 1;
+        if (lo >= 0) {
+            /* a bounded repetition is unrolled into copies, not a loop */
+            if (hi == -1 && last_empty)
+                return RX_EMPTY_LOOP;
+            double times = (double)(hi == -1 ? lo + 1 : (hi > lo ? hi : lo));
+            if (times < 1)
+                times = 1;
+            f->size += last * (times - 1) + 1;
+            last = last * times + 1;
+            last_empty = last_empty || lo == 0;
+            f->branch_empty = before_last && last_empty;
         }
-        double total = cur;
-        for (int i = 0; i < depth; i++)
-            total += outer[i];
+        double total = 0;
+        for (int i = 0; i <= depth; i++)
+            total += st[i].size;
         if (total > CONF_REGEX_MAX_NODES)
-            return true;
+            return RX_TOO_COMPLEX;
     }
-    return false;
+    return RX_OK;
 }
 
 struct regex_check {
@@ -1021,18 +1094,20 @@ static int regex_check_item(void *ud, const char *item, size_t len)
     char *pat = strndup(item, len);
     if (!pat)
         return nomem_err(rc->errstr, rc->errstr_size);
-    if (regex_too_complex(pat)) {
+    int cost = regex_check_cost(pat);
+    if (cost != RX_OK) {
+        const char *why = cost == RX_TOO_COMPLEX
+                              ? "is too complex"
+                              : "repeats a subexpression that can match the empty string";
         int ret;
         if (rc->d->flags & SL_PF_SECRET) {
-            ret = conf_err(rc->errstr, rc->errstr_size,
-                           "%s: %s: regular expression is too complex", rc->e->origin,
-                           rc->e->key);
+            ret = conf_err(rc->errstr, rc->errstr_size, "%s: %s: regular expression %s",
+                           rc->e->origin, rc->e->key, why);
         } else {
             char q[QUOTE_MAX + 8];
             quote_text(q, sizeof q, pat);
-            ret = conf_err(rc->errstr, rc->errstr_size,
-                           "%s: %s: regular expression '%s' is too complex", rc->e->origin,
-                           rc->e->key, q);
+            ret = conf_err(rc->errstr, rc->errstr_size, "%s: %s: regular expression '%s' %s",
+                           rc->e->origin, rc->e->key, q, why);
         }
         free(pat);
         return ret;
@@ -1071,9 +1146,9 @@ static int check_value(const struct entry *e, const sl_prop_def_t *d, char *errs
     char q[QUOTE_MAX + 8], what[QUOTE_MAX + 16];
     quote_text(q, sizeof q, e->value);
     if (secret)
-        snprintf(what, sizeof what, "value");
+        (void)snprintf(what, sizeof what, "value");
     else
-        snprintf(what, sizeof what, "'%s'", q);
+        (void)snprintf(what, sizeof what, "'%s'", q);
 
     switch (d->type) {
     case SL_PT_INT: {
@@ -1081,14 +1156,14 @@ static int check_value(const struct entry *e, const sl_prop_def_t *d, char *errs
         char range[96], paren[112] = "";
         range_text(d, range, sizeof range);
         if (range[0])
-            snprintf(paren, sizeof paren, " (expected %s)", range);
+            (void)snprintf(paren, sizeof paren, " (expected %s)", range);
         int r = parse_int(e->value, &v);
         if (r == -1)
             return conf_err(errstr, errstr_size, "%s: %s: %s is not an integer%s", e->origin,
                             e->key, what, paren);
         if (r == -2 || (int_bounded(d) && (v < d->min || v > d->max)))
-            return conf_err(errstr, errstr_size, "%s: %s: %s is out of range%s", e->origin,
-                            e->key, what, range[0] ? paren : " (expected a 64-bit integer)");
+            return conf_err(errstr, errstr_size, "%s: %s: %s is out of range%s", e->origin, e->key,
+                            what, range[0] ? paren : " (expected a 64-bit integer)");
         return SL_OK;
     }
     case SL_PT_BOOL: {
@@ -1113,8 +1188,9 @@ static int check_value(const struct entry *e, const sl_prop_def_t *d, char *errs
             sl_buf_free(&c);
             return nomem_err(errstr, errstr_size);
         }
-        int rc = conf_err(errstr, errstr_size, "%s: %s: %s is not a valid value (expected one of: %s)",
-                          e->origin, e->key, what, c.data ? c.data : "");
+        int rc =
+            conf_err(errstr, errstr_size, "%s: %s: %s is not a valid value (expected one of: %s)",
+                     e->origin, e->key, what, c.data ? c.data : "");
         sl_buf_free(&c);
         return rc;
     }
@@ -1158,8 +1234,8 @@ int sl_conf_validate(const sl_conf_t *conf, const sl_prop_table_t *const *tables
                 continue;
             if (conf->name)
                 return conf_err(errstr, errstr_size,
-                                "%s: required key is missing (add '%s=...' to %s)", d->key,
-                                d->key, conf->name);
+                                "%s: required key is missing (add '%s=...' to %s)", d->key, d->key,
+                                conf->name);
             sl_buf_t env = SL_BUF_INIT;
             for (const char *p = d->key; *p; p++)
                 sl_buf_addc(&env, env_char(*p));
@@ -1243,7 +1319,10 @@ int sl_conf_enum(const sl_conf_t *conf, const char *key)
     return i >= 0 ? i : enum_index(d->choices, d->def);
 }
 
-bool sl_conf_is_set(const sl_conf_t *conf, const char *key) { return conf_find(conf, key) != NULL; }
+bool sl_conf_is_set(const sl_conf_t *conf, const char *key)
+{
+    return conf_find(conf, key) != NULL;
+}
 
 const char *sl_conf_origin(const sl_conf_t *conf, const char *key)
 {
@@ -1305,87 +1384,98 @@ void sl_conf_list_free(char **list)
 /* ---------- CONFIGURATION.md ---------- */
 
 /* Writes text for a markdown table cell: '|' escaped, line breaks as spaces. */
-static void md_cell(FILE *out, const char *s)
+static void md_cell(sl_buf_t *b, const char *s)
 {
     for (; s && *s; s++) {
         if (*s == '|')
-            fputs("\\|", out);
+            sl_buf_adds(b, "\\|");
         else if (*s == '\n' || *s == '\r')
-            fputc(' ', out);
+            sl_buf_addc(b, ' ');
         else
-            fputc(*s, out);
+            sl_buf_addc(b, *s);
     }
 }
 
-static void md_type(FILE *out, const sl_prop_def_t *d)
+static void md_type(sl_buf_t *b, const sl_prop_def_t *d)
 {
     switch (d->type) {
-    case SL_PT_STRING: fputs("string", out); break;
+    case SL_PT_STRING:
+        sl_buf_adds(b, "string");
+        break;
     case SL_PT_INT: {
         char range[96];
         range_text(d, range, sizeof range);
-        fputs("int", out);
+        sl_buf_adds(b, "int");
         if (range[0])
-            fprintf(out, " (%s)", range);
+            sl_buf_printf(b, " (%s)", range);
         break;
     }
-    case SL_PT_BOOL: fputs("bool", out); break;
+    case SL_PT_BOOL:
+        sl_buf_adds(b, "bool");
+        break;
     case SL_PT_ENUM:
-        fputs("one of: ", out);
+        sl_buf_adds(b, "one of: ");
         for (const char *p = d->choices ? d->choices : ""; *p;) {
             const char *bar = strchr(p, '|');
             size_t n = bar ? (size_t)(bar - p) : strlen(p);
-            fprintf(out, "`%.*s`", (int)n, p);
+            sl_buf_printf(b, "`%.*s`", (int)n, p);
             if (!bar)
                 break;
-            fputs(", ", out);
+            sl_buf_adds(b, ", ");
             p = bar + 1;
         }
         break;
-    case SL_PT_LIST: fputs("list", out); break;
-    case SL_PT_REGEX_LIST: fputs("list of regular expressions", out); break;
-    case SL_PT_PASSTHROUGH: fputs("any key under this prefix, passed on", out); break;
+    case SL_PT_LIST:
+        sl_buf_adds(b, "list");
+        break;
+    case SL_PT_REGEX_LIST:
+        sl_buf_adds(b, "list of regular expressions");
+        break;
+    case SL_PT_PASSTHROUGH:
+        sl_buf_adds(b, "any key under this prefix");
+        break;
     }
 }
 
-void sl_conf_write_markdown(FILE *out, const sl_prop_table_t *const *tables, size_t ntables)
+/* Builds the whole document in memory, then writes it at once. */
+static void md_document(sl_buf_t *b, const sl_prop_table_t *const *tables, size_t ntables)
 {
-    fputs("# sluice configuration\n"
-          "\n"
-          "<!-- generated by `sluice --config-doc`; do not edit by hand -->\n"
-          "\n"
-          "This file is generated by `sluice --config-doc` from the property tables in the "
-          "source code; do not edit it by hand.\n"
-          "\n"
-          "Settings are read from a Java-style properties file that uses Debezium Server's key "
-          "names. Every key can be overridden by an environment variable: upper-case the key "
-          "and replace each character that is not a letter or digit with `_` "
-          "(`DEBEZIUM_SOURCE_DATABASE_PASSWORD` sets `debezium.source.database.password`).\n",
-          out);
+    sl_buf_adds(
+        b, "# sluice configuration\n"
+           "\n"
+           "<!-- generated by `sluice --config-doc`; do not edit by hand -->\n"
+           "\n"
+           "This file is generated by `sluice --config-doc` from the property tables in the "
+           "source code; do not edit it by hand.\n"
+           "\n"
+           "Settings are read from a Java-style properties file that uses Debezium Server's key "
+           "names. Every key can be overridden by an environment variable: upper-case the key "
+           "and replace each character that is not a letter or digit with `_` "
+           "(`DEBEZIUM_SOURCE_DATABASE_PASSWORD` sets `debezium.source.database.password`).\n");
     for (size_t t = 0; t < ntables; t++) {
         const sl_prop_table_t *tb = tables[t];
-        fprintf(out, "\n## %s\n\n", tb->title ? tb->title : tb->module);
+        sl_buf_printf(b, "\n## %s\n\n", tb->title ? tb->title : tb->module);
         if (tb->n == 0) {
-            fputs("No keys.\n", out);
+            sl_buf_adds(b, "No keys.\n");
             continue;
         }
-        fputs("| key | type | default | description |\n|---|---|---|---|\n", out);
+        sl_buf_adds(b, "| key | type | default | description |\n|---|---|---|---|\n");
         for (size_t i = 0; i < tb->n; i++) {
             const sl_prop_def_t *d = &tb->defs[i];
-            fputs("| `", out);
-            md_cell(out, d->key);
-            fputs("` | ", out);
-            md_type(out, d);
-            fputs(" | ", out);
+            sl_buf_adds(b, "| `");
+            md_cell(b, d->key);
+            sl_buf_adds(b, "` | ");
+            md_type(b, d);
+            sl_buf_adds(b, " | ");
             if (d->def && (d->flags & SL_PF_SECRET))
-                fputs("(secret)", out);
+                sl_buf_adds(b, "(secret)");
             else if (d->def && d->def[0]) {
-                fputc('`', out);
-                md_cell(out, d->def);
-                fputc('`', out);
+                sl_buf_addc(b, '`');
+                md_cell(b, d->def);
+                sl_buf_addc(b, '`');
             } else if (d->def)
-                fputs("(empty)", out);
-            fputs(" | ", out);
+                sl_buf_adds(b, "(empty)");
+            sl_buf_adds(b, " | ");
             const char *flags[3];
             size_t nf = 0;
             if (d->flags & SL_PF_REQUIRED)
@@ -1395,17 +1485,28 @@ void sl_conf_write_markdown(FILE *out, const sl_prop_table_t *const *tables, siz
             if (d->flags & SL_PF_IGNORED)
                 flags[nf++] = "ignored (Debezium compatibility)";
             if (nf > 0) {
-                fputs("*", out);
+                sl_buf_adds(b, "*");
                 for (size_t f = 0; f < nf; f++)
-                    fprintf(out, "%s%s", f ? ", " : "", flags[f]);
-                fputs(".*", out);
+                    sl_buf_printf(b, "%s%s", f ? ", " : "", flags[f]);
+                sl_buf_adds(b, ".*");
                 if (d->doc && d->doc[0])
-                    fputc(' ', out);
+                    sl_buf_addc(b, ' ');
             }
-            md_cell(out, d->doc);
-            fputs(" |\n", out);
+            md_cell(b, d->doc);
+            sl_buf_adds(b, " |\n");
         }
     }
+}
+
+void sl_conf_write_markdown(FILE *out, const sl_prop_table_t *const *tables, size_t ntables)
+{
+    sl_buf_t b = SL_BUF_INIT;
+    md_document(&b, tables, ntables);
+    if (!sl_buf_ok(&b))
+        sl_error("could not generate the configuration reference: out of memory");
+    else if (b.len > 0 && fwrite(b.data, 1, b.len, out) != b.len)
+        sl_error("could not write the configuration reference");
+    sl_buf_free(&b);
 }
 
 /* ---------- "did you mean" ---------- */
@@ -1421,7 +1522,8 @@ static size_t lev(const char *a, size_t na, const char *b, size_t nb)
         row[0] = i;
         for (size_t j = 1; j <= nb; j++) {
             size_t up = row[j];
-            size_t cost = tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]) ? 0 : 1;
+            size_t cost =
+                tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]) ? 0 : 1;
             size_t v = diag + cost;
             if (up + 1 < v)
                 v = up + 1;

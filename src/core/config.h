@@ -16,7 +16,7 @@
  * Errors are written into errstr as one line:
  *   "app.properties:12: unknown key 'debezium.source.slot.nmae' (did you mean 'debezium.source.slot.name'?)"
  *   "app.properties:7: debezium.source.database.port: 'abc' is not an integer (expected 1..65535)"
- *   "debezium.source.database.hostname: required key is missing (set it in app.properties)"
+ *   "debezium.source.database.hostname: required key is missing (add 'debezium.source.database.hostname=...' to app.properties)"
  * Values of SL_PF_SECRET keys never appear in any message.
  *
  * Thread-safety: load and validate on one thread; afterwards the object is

@@ -19,9 +19,6 @@
  *        src/core/log.c src/core/err.c src/core/config.c tests/fuzz/fuzz_props.c
  * Seeds: tests/fuzz/corpus/props/.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* memmem */
-#endif
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -55,10 +52,19 @@ static void count_cb(void *ud, const char *subkey, const char *value)
     *n += strlen(subkey) + strlen(value);
 }
 
+static bool contains(const uint8_t *data, size_t size, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (size_t i = 0; i + n <= size; i++)
+        if (memcmp(data + i, needle, n) == 0)
+            return true;
+    return false;
+}
+
 /* Does err show the planted secret, when the input could not have put it there? */
 static bool leaks(const char *err, const uint8_t *data, size_t size)
 {
-    if (memmem(data, size, "hunter2", 7) || memmem(data, size, "\\u", 2))
+    if (contains(data, size, "hunter2") || contains(data, size, "\\u"))
         return false;
     return strstr(err, "hunter2-secret") != NULL;
 }
