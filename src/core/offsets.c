@@ -19,6 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/fsutil.h"
+
 #define HEADER "# sluice offsets v1\n"
 #define MAX_RECORD (1u << 20)
 
@@ -27,24 +29,6 @@ struct sl_offset_store {
     char *tmp_path;
     char *dir;
 };
-
-static int mkdir_p(const char *dir)
-{
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s", dir) >= (int)sizeof tmp)
-        return -1;
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    }
-    if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-        return -1;
-    return 0;
-}
 
 int sl_offset_store_open(sl_offset_store_t **out, const char *path, char *errstr,
                          size_t errstr_size)
@@ -68,7 +52,7 @@ int sl_offset_store_open(sl_offset_store_t **out, const char *path, char *errstr
         sl_offset_store_close(os);
         return SL_ERR_NOMEM;
     }
-    if (mkdir_p(os->dir) != 0) {
+    if (sl_mkdir_p(os->dir) != 0) {
         snprintf(errstr, errstr_size, "could not create offsets directory \"%s\": %s", os->dir,
                  strerror(errno));
         sl_offset_store_close(os);
@@ -125,28 +109,13 @@ int sl_offset_store_load(sl_offset_store_t *os, char **text, char *errstr, size_
     return SL_OK;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 int sl_offset_store_commit(sl_offset_store_t *os, const char *text, size_t len, char *errstr,
                            size_t errstr_size)
 {
     int fd = open(os->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         goto fail;
-    if (write_all(fd, HEADER, strlen(HEADER)) != 0 || write_all(fd, text, len) != 0 ||
+    if (sl_write_all(fd, HEADER, strlen(HEADER)) != 0 || sl_write_all(fd, text, len) != 0 ||
         fsync(fd) != 0) {
         int e = errno;
         close(fd);
@@ -154,14 +123,8 @@ int sl_offset_store_commit(sl_offset_store_t *os, const char *text, size_t len, 
         errno = e;
         goto fail;
     }
-    if (close(fd) != 0 || rename(os->tmp_path, os->path) != 0)
-        goto fail;
-    int dfd = open(os->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0)
-        goto fail;
-    int rc = fsync(dfd);
-    close(dfd);
-    if (rc != 0)
+    if (close(fd) != 0 || rename(os->tmp_path, os->path) != 0 ||
+        sl_fsync_parent_dir(os->path) != 0)
         goto fail;
     return SL_OK;
 fail:

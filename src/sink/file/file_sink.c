@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/fsutil.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/plugin.h"
@@ -47,21 +48,6 @@ struct sl_sink {
     size_t npending, cap_pending;
     char err[512];
 };
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
 
 /* Drops a torn last line (invariant 2). */
 static int repair_tail(int fd, int64_t *size_out)
@@ -107,20 +93,6 @@ static int open_file(sl_sink_t *snk)
     return SL_OK;
 }
 
-static int fsync_dir(const char *path)
-{
-    char *copy = strdup(path);
-    if (!copy)
-        return -1;
-    int dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    free(copy);
-    if (dfd < 0)
-        return -1;
-    int rc = fsync(dfd);
-    close(dfd);
-    return rc;
-}
-
 static int rotate(sl_sink_t *snk)
 {
     char target[4096];
@@ -131,7 +103,7 @@ static int rotate(sl_sink_t *snk)
     }
     close(snk->fd);
     snk->fd = -1;
-    if (rename(snk->path, target) != 0 || fsync_dir(snk->path) != 0) {
+    if (rename(snk->path, target) != 0 || sl_fsync_parent_dir(snk->path) != 0) {
         snprintf(snk->err, sizeof snk->err, "could not rotate \"%s\": %s", snk->path,
                  strerror(errno));
         return SL_ERR_IO;
@@ -201,7 +173,7 @@ static int write_buffer(sl_sink_t *snk)
         return SL_ERR_IO;
     if (snk->buf.len == 0)
         return SL_OK;
-    if (write_all(snk->fd, snk->buf.data, snk->buf.len) != 0) {
+    if (sl_write_all(snk->fd, snk->buf.data, snk->buf.len) != 0) {
         snk->failed = true;
         snprintf(snk->err, sizeof snk->err, "could not write to %s: %s",
                  snk->is_stdout ? "standard output" : snk->path, strerror(errno));

@@ -633,6 +633,26 @@ static int emit_heartbeat(sl_source_t *src)
 
 /* --- the streaming loop ----------------------------------------------------- */
 
+/* Waits up to timeout_ms for the replication socket to become readable and reads what
+ * arrived into libpq's buffer. SL_ERR_CONN when the connection is gone. */
+static int wait_input(sl_source_t *src, int timeout_ms)
+{
+    int fd = PQsocket(src->repl);
+    fd_set rfds;
+    FD_ZERO(&rfds);
+    FD_SET(fd, &rfds);
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    if (select(fd + 1, &rfds, NULL, NULL, &tv) < 0 && errno != EINTR) {
+        pg_set_error(src, "select failed: %s", strerror(errno));
+        return SL_ERR_CONN;
+    }
+    if (!PQconsumeInput(src->repl)) {
+        pg_set_error(src, "replication connection lost: %s", pg_conn_error(src->repl));
+        return SL_ERR_CONN;
+    }
+    return SL_OK;
+}
+
 static int stream(sl_source_t *src, uint64_t start_lsn)
 {
     char sql[1024], a[20];
@@ -709,21 +729,8 @@ static int stream(sl_source_t *src, uint64_t start_lsn)
         char *buf = NULL;
         int n = PQgetCopyData(src->repl, &buf, 1);
         if (n == 0) {
-            int fd = PQsocket(src->repl);
-            fd_set rfds;
-            FD_ZERO(&rfds);
-            FD_SET(fd, &rfds);
-            struct timeval tv = {0, 100000};
-            if (select(fd + 1, &rfds, NULL, NULL, &tv) < 0 && errno != EINTR) {
-                pg_set_error(src, "select failed: %s", strerror(errno));
-                rc = SL_ERR_CONN;
+            if ((rc = wait_input(src, 100)) != SL_OK)
                 break;
-            }
-            if (!PQconsumeInput(src->repl)) {
-                pg_set_error(src, "replication connection lost: %s", pg_conn_error(src->repl));
-                rc = SL_ERR_CONN;
-                break;
-            }
             continue;
         }
         if (n == -1) {
@@ -1319,15 +1326,8 @@ static int pg_ack(sl_source_t *src, const sl_pos_t *pos)
             PQfreemem(buf);
         if (n == -1 || n == -2)
             break;
-        if (n == 0) {
-            int fd = PQsocket(src->repl);
-            fd_set rfds;
-            FD_ZERO(&rfds);
-            FD_SET(fd, &rfds);
-            struct timeval tv = {0, 100000};
-            if (select(fd + 1, &rfds, NULL, NULL, &tv) < 0 || !PQconsumeInput(src->repl))
-                break;
-        }
+        if (n == 0 && wait_input(src, 100) != SL_OK)
+            break;
     }
     PGresult *res;
     while (!PQisBusy(src->repl) && (res = PQgetResult(src->repl)))

@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/fsutil.h"
 #include "source/pg/pg_source.h"
 
 #define MAX_RECORD (1u << 30)
@@ -57,21 +58,6 @@ struct pg_spool {
 static void xact_path(const struct pg_spool *sp, uint32_t xid, char *out, size_t n)
 {
     snprintf(out, n, "%s/xid-%u.spool", sp->dir, xid);
-}
-
-static int mkdir_p(const char *dir)
-{
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s", dir) >= (int)sizeof tmp)
-        return -1;
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    return mkdir(tmp, 0700) != 0 && errno != EEXIST ? -1 : 0;
 }
 
 void pg_spool_reset(struct pg_spool *sp)
@@ -108,7 +94,7 @@ int pg_spool_open(struct pg_spool **out, const char *dir, char *errstr, size_t e
         free(sp);
         return SL_ERR_NOMEM;
     }
-    if (mkdir_p(dir) != 0) {
+    if (sl_mkdir_p(dir) != 0) {
         snprintf(errstr, errstr_size, "could not create spool directory \"%s\": %s", dir,
                  strerror(errno));
         free(sp->dir);
