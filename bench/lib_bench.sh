@@ -13,14 +13,16 @@
 #     growth of its cutime+cstime (/proc/<postmaster>/stat, fields 16 and 17)
 #     over a run is the CPU of the backends that ended in it — the walsender of
 #     the run, plus the small catalog connection sluice opens (bench_pg_child_cpu).
+#   - Load of everything else: the host's busy CPU (/proc/stat) over the run minus
+#     the tool's and the server's CPU, in cores ("other load"). On a 2-core host
+#     anything above ~0.2 means the run competed for CPU with something else.
 #   - Each run appends one line to $BENCH_TSV:
-#         bench  workload  tool  run  wall_s  events  user_s  sys_s  rss_kb  srv_cpu_s  note
+#         bench workload tool run wall_s events user_s sys_s rss_kb srv_cpu_s note host_busy_s
 #     and bench_summary prints medians per (workload, tool) and the ratios.
 #
 # Invariant: helpers that start processes are called in the main shell (not in
 # $(...)), so lib.sh registers them and stops them whatever way the script ends.
 
-BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BENCH_RUNS=${BENCH_RUNS:-3}
 BENCH_TSV=${BENCH_TSV:-$TEST_TMP/results.tsv}
 : >"$BENCH_TSV"
@@ -69,6 +71,39 @@ bench_pg_child_cpu()
     awk -v u="${14}" -v s="${15}" -v hz="$hz" 'BEGIN { printf "%.2f", (u + s) / hz }'
 }
 
+# bench_host_busy: CPU seconds all CPUs of the host have spent busy (user, nice,
+# system, irq, softirq) since boot, from /proc/stat.
+bench_host_busy()
+{
+    awk -v hz="$(getconf CLK_TCK)" '/^cpu / { printf "%.2f", ($2 + $3 + $4 + $7 + $8) / hz; exit }' /proc/stat
+}
+
+# bench_begin / bench_end: mark the start and the end of a measured run. They set
+# B_T0/B_T1 (wall clock), B_C0/B_C1 (server reaped-children CPU), B_H0/B_H1 (host
+# busy CPU). Call bench_begin right before the measured command starts; for
+# bench_end, B_T1 may be set again afterwards (sluice streaming ends earlier
+# than the moment its process is stopped).
+bench_begin()
+{
+    bench_wait_backends_gone
+    B_C0=$(bench_pg_child_cpu)
+    B_H0=$(bench_host_busy)
+    B_T0=$(bench_now)
+}
+
+bench_end()
+{
+    B_T1=$(bench_now)
+    B_H1=$(bench_host_busy)
+}
+
+# bench_end_server: after the run's processes are gone, the server CPU.
+bench_end_server()
+{
+    bench_wait_backends_gone
+    B_C1=$(bench_pg_child_cpu)
+}
+
 # bench_wait_backends_gone: wait until no backend of a replication connection is
 # left (the walsender of the last run has exited and been reaped), so that
 # bench_pg_child_cpu has counted it.
@@ -79,20 +114,27 @@ bench_wait_backends_gone()
     sleep 0.2
 }
 
-# bench_record bench workload tool run wall events timefile srv_cpu [note]
+# bench_record bench workload tool run events timefile [note]: one result line,
+# from the marks of bench_begin/bench_end/bench_end_server and the time -v report.
+# "other" is the host's busy CPU during the run minus the tool's and the
+# server's: the load of everything else on the machine, in cores.
 bench_record()
 {
-    local bench=$1 wl=$2 tool=$3 run=$4 wall=$5 events=$6 tf=$7 srv=$8 note=${9:-}
-    local user sys rss
+    local bench=$1 wl=$2 tool=$3 run=$4 events=$5 tf=$6 note=${7:-}
+    local user sys rss wall srv host
     user=$(bench_time_field "$tf" user)
     sys=$(bench_time_field "$tf" sys)
     rss=$(bench_time_field "$tf" rss_kb)
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$bench" "$wl" "$tool" "$run" "$wall" \
-        "$events" "${user:-0}" "${sys:-0}" "${rss:-0}" "$srv" "${note:--}" >>"$BENCH_TSV"
-    awk -v w="$wall" -v e="$events" -v u="$user" -v s="$sys" -v r="$rss" -v srv="$srv" \
+    wall=$(bench_sub "$B_T1" "$B_T0")
+    srv=$(bench_sub "$B_C1" "$B_C0")
+    host=$(bench_sub "$B_H1" "$B_H0")
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$bench" "$wl" "$tool" "$run" "$wall" \
+        "$events" "${user:-0}" "${sys:-0}" "${rss:-0}" "$srv" "${note:--}" "$host" >>"$BENCH_TSV"
+    awk -v w="$wall" -v e="$events" -v u="$user" -v s="$sys" -v r="$rss" -v srv="$srv" -v h="$host" \
         -v t="$tool" -v wl="$wl" -v run="$run" -v note="$note" 'BEGIN {
-        printf "  %-10s %-22s run %s: %8.2f s  %9.0f ev/s  %5.2f us/ev CPU  %6.1f MiB  server %5.2f us/ev %s\n",
-            wl, t, run, w, e / w, (u + s) * 1e6 / e, r / 1024, srv * 1e6 / e, note }' >&2
+        o = (h - u - s - srv) / w; if (o < 0) o = 0
+        printf "  %-10s %-20s run %s: %7.2f s %9.0f ev/s %5.2f us/ev CPU %6.1f MiB  server %5.2f us/ev  other load %.1f cores %s\n",
+            wl, t, run, w, e / w, (u + s) * 1e6 / e, r / 1024, srv * 1e6 / e, o, note }' >&2
 }
 
 # bench_summary TITLE REFERENCE_TOOL UNIT: medians per (workload, tool) from
@@ -110,9 +152,11 @@ for line in open(path):
     if len(f) < 11:
         continue
     bench, wl, tool, run, wall, ev, user, sys_, rss, srv, note = f[:11]
+    host = float(f[11]) if len(f) > 11 else 0.0
+    cpu = float(user) + float(sys_)
     rows.setdefault((wl, tool), []).append(
-        dict(wall=float(wall), ev=int(ev), cpu=float(user) + float(sys_),
-             rss=int(rss), srv=float(srv)))
+        dict(wall=float(wall), ev=int(ev), cpu=cpu, rss=int(rss), srv=float(srv),
+             other=max(0.0, (host - cpu - float(srv)) / float(wall))))
     if note != "-":
         notes.append(f"{wl} {tool} run {run}: {note}")
 med = statistics.median
@@ -120,7 +164,7 @@ print()
 print(f"== {title}: medians of {max((len(v) for v in rows.values()), default=0)} runs")
 one = unit[:-1] if unit.endswith("s") else unit
 hdr = ("workload", "tool", "runs", "wall s", f"{unit}/s", f"CPU us/{one}", "peak RSS MiB",
-       f"server CPU us/{one}", f"{unit}/s vs {ref}")
+       f"server CPU us/{one}", "other load", f"{unit}/s vs {ref}")
 print("| " + " | ".join(hdr) + " |")
 print("|" + "|".join(["---"] * len(hdr)) + "|")
 for (wl, tool), rs in rows.items():
@@ -129,6 +173,7 @@ for (wl, tool), rs in rows.items():
     cpu = med(r["cpu"] * 1e6 / r["ev"] for r in rs)
     rss = med(r["rss"] for r in rs) / 1024
     srv = med(r["srv"] * 1e6 / r["ev"] for r in rs)
+    other = med(r["other"] for r in rs)
     refrs = rows.get((wl, ref))
     if refrs:
         refrate = med(r["ev"] / r["wall"] for r in refrs)
@@ -139,7 +184,7 @@ for (wl, tool), rs in rows.items():
             ratio += f" ({per[0]:.2f}-{per[-1]:.2f})"
     else:
         ratio = "-"
-    print(f"| {wl} | {tool} | {len(rs)} | {wall:.2f} | {rate:,.0f} | {cpu:.2f} | {rss:.1f} | {srv:.2f} | {ratio} |")
+    print(f"| {wl} | {tool} | {len(rs)} | {wall:.2f} | {rate:,.0f} | {cpu:.2f} | {rss:.1f} | {srv:.2f} | {other:.1f} | {ratio} |")
 if notes:
     print("notes:")
     for n in notes:

@@ -69,21 +69,17 @@ bench_log "table s: $ROWS rows, $(psql_c "SELECT pg_size_pretty(pg_table_size('s
 
 run_copy()
 {
-    local i=$1 tf=$TEST_TMP/copy.time t0 t1 c0 c1
-    bench_wait_backends_gone
-    c0=$(bench_pg_child_cpu)
-    t0=$(bench_now)
+    local i=$1 tf=$TEST_TMP/copy.time
+    bench_begin
     /usr/bin/time -v -o "$tf" "$PG_BIN/psql" -X -q -d postgres -c "COPY s TO STDOUT" >/dev/null
-    t1=$(bench_now)
-    sleep 0.2
-    c1=$(bench_pg_child_cpu)
-    bench_record snapshot "s ${ROWS}" COPY "$i" "$(bench_sub "$t1" "$t0")" "$ROWS" "$tf" \
-        "$(bench_sub "$c1" "$c0")"
+    bench_end
+    bench_end_server
+    bench_record snapshot "s ${ROWS}" COPY "$i" "$ROWS" "$tf"
 }
 
 run_sluice()
 {
-    local v=$1 i=$2 dir=$TEST_TMP/sluice-run schemas tf t0 t1 c0 c1 rc=0 lines note=""
+    local v=$1 i=$2 dir=$TEST_TMP/sluice-run schemas tf rc=0 lines note=""
     case "$v" in
         schemas-off) schemas=false ;;
         schemas-on) schemas=true ;;
@@ -103,14 +99,11 @@ run_sluice()
         "debezium.sink.file.path=$dir/out.jsonl" \
         "debezium.format.value.schemas.enable=$schemas" \
         "debezium.format.key.schemas.enable=$schemas"
-    bench_wait_backends_gone
-    c0=$(bench_pg_child_cpu)
-    t0=$(bench_now)
+    bench_begin
     /usr/bin/time -v -o "$tf" "$SLUICE_BIN" run -c "$dir/app.properties" \
         >"$TEST_TMP/sluice-run.out" 2>"$TEST_TMP/sluice-run.err" || rc=$?
-    t1=$(bench_now)
-    bench_wait_backends_gone
-    c1=$(bench_pg_child_cpu)
+    bench_end
+    bench_end_server
     lines=$(wc -l <"$dir/out.jsonl" 2>/dev/null || echo 0)
     local who="sluice $v run $i"
     ((rc == 0)) || { note+="exit=$rc "; anomaly "$who: exit status $rc: $(tail -n 3 "$TEST_TMP/sluice-run.err")"; }
@@ -120,10 +113,10 @@ run_sluice()
     fi
     if [[ ! -f "$TEST_TMP/sample.$v" ]]; then
         head -n 1 "$dir/out.jsonl" >"$TEST_TMP/sample.$v" 2>/dev/null || true
+        ((lines > 0)) && echo "$(($(stat -c %s "$dir/out.jsonl") / lines))" >"$TEST_TMP/bytes.$v"
     fi
     psql_c "SELECT count(pg_drop_replication_slot(slot_name)) FROM pg_replication_slots" >/dev/null
-    bench_record snapshot "s ${ROWS}" "sluice $v" "$i" "$(bench_sub "$t1" "$t0")" "$ROWS" "$tf" \
-        "$(bench_sub "$c1" "$c0")" "$note"
+    bench_record snapshot "s ${ROWS}" "sluice $v" "$i" "$ROWS" "$tf" "$note"
     rm -rf -- "$dir"
 }
 
@@ -137,9 +130,14 @@ done
 bench_summary "PostgreSQL snapshot of $ROWS rows (sluice initial_only vs COPY TO STDOUT)" COPY rows
 echo "columns: CPU = the client's own user+sys (psql, or sluice) from /usr/bin/time -v; server CPU ="
 echo "the backends that ended during the run (COPY backend; for sluice also its walsender and"
-echo "catalog connection); ratio = median rows/s over COPY's, per-run range in parentheses."
+echo "catalog connection); other load = host busy CPU during the run minus both, in cores"
+echo "(other processes, kernel writeback); ratio = median rows/s over COPY's, per-run range in"
+echo "parentheses."
 echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), PostgreSQL $PG_VERSION"
 echo "sluice: $("$SLUICE_BIN" --version 2>&1 | head -n 1) ($SLUICE_BIN)"
+for v in $VARIANTS; do
+    [[ -s "$TEST_TMP/bytes.$v" ]] && echo "output of sluice $v: $(cat "$TEST_TMP/bytes.$v") bytes per event (JSON line)"
+done
 for v in $VARIANTS; do
     [[ -s "$TEST_TMP/sample.$v" ]] && echo "sample event (sluice $v): $(cut -c1-300 "$TEST_TMP/sample.$v")"
 done

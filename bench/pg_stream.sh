@@ -35,6 +35,10 @@
 #                                 config), schemas off
 #                     v1-schemas  protocol v1, schemas on (Debezium Server's
 #                                 default JsonConverter output)
+#                     v1-offsets1s  (not run by default) v1 with the default
+#                                 offset.flush.interval.ms=1000: the offsets
+#                                 file is written and fsynced at most once a
+#                                 second instead of after every sink flush
 # Each run is under /usr/bin/time -v (CPU, peak RSS); the walsender's CPU comes
 # from the postmaster's reaped-children counters (see lib_bench.sh).
 # sluice's output is checked: line count = rows of the workload, no ERROR/WARN
@@ -45,8 +49,11 @@
 #   BENCH_WORKLOADS="A B"
 #   BENCH_A_ROWS=2000000 BENCH_A_TXN_ROWS=100000 BENCH_B_TXNS=600000
 #   BENCH_SLUICE_VARIANTS="v1 v2 v1-schemas"
-#   BENCH_PROFILE=perf           one more sluice v1 run per workload under
+#   BENCH_PROFILE=perf           one more sluice run per workload under
 #                                `perf record` (flat); prints the top symbols
+#   BENCH_PROFILE_VARIANT=v1     which sluice variant the perf run uses
+#   BENCH_PERF_ARGS="-F 999"     perf record options (e.g. "--call-graph dwarf -F 499";
+#                                the data is in TEST_TMP, keep it with SLUICE_KEEP_TMP=1)
 #   BENCH_STALL_S=30             give up on a sluice run whose lsn_ack has not
 #                                moved for this long
 #   BENCH_TSV=file               where the per-run results go (default in TEST_TMP)
@@ -64,6 +71,8 @@ WORKLOADS=${BENCH_WORKLOADS:-A B}
 VARIANTS=${BENCH_SLUICE_VARIANTS:-v1 v2 v1-schemas}
 STALL_S=${BENCH_STALL_S:-30}
 PROFILE=${BENCH_PROFILE:-}
+PERF_ARGS=${BENCH_PERF_ARGS:--F 999}
+PROFILE_VARIANT=${BENCH_PROFILE_VARIANT:-v1}
 PUB=bench_pub
 ANOMALIES=$TEST_TMP/anomalies.txt
 : >"$ANOMALIES"
@@ -161,35 +170,32 @@ check_slot()
 
 run_recv()
 {
-    local w=$1 i=$2 slot out tf t0 t1 c0 c1
+    local w=$1 i=$2 slot out tf
     slot=$(slot_name "$w" recv "$i")
     out=$TEST_TMP/recv.out
     tf=$TEST_TMP/recv.time
-    bench_wait_backends_gone
-    c0=$(bench_pg_child_cpu)
-    t0=$(bench_now)
+    bench_begin
     /usr/bin/time -v -o "$tf" "$PG_BIN/pg_recvlogical" -d postgres --slot "$slot" --start \
         --endpos="${ENDPOS[$w]}" -o proto_version=1 -o publication_names="$PUB" \
         -f "$out" --no-loop 2>"$TEST_TMP/recv.err" ||
         fail "pg_recvlogical failed: $(tail -n 5 "$TEST_TMP/recv.err")"
-    t1=$(bench_now)
-    bench_wait_backends_gone
-    c1=$(bench_pg_child_cpu)
+    bench_end
+    bench_end_server
     check_slot "$slot" "$w" "pg_recvlogical $w run $i"
     rm -f -- "$out"
-    bench_record stream "$w" pg_recvlogical "$i" "$(bench_sub "$t1" "$t0")" "${EVENTS[$w]}" \
-        "$tf" "$(bench_sub "$c1" "$c0")"
+    bench_record stream "$w" pg_recvlogical "$i" "${EVENTS[$w]}" "$tf"
 }
 
 # sluice_props DIR SLOT VARIANT: the properties file of one run.
 sluice_props()
 {
-    local dir=$1 slot=$2 v=$3 streaming=false schemas=false
+    local dir=$1 slot=$2 v=$3 streaming=false schemas=false offsets_ms=0
     case "$v" in
         v1) ;;
         v2) streaming=true ;;
         v1-schemas) schemas=true ;;
-        *) fail "unknown sluice variant $v (v1, v2, v1-schemas)" ;;
+        v1-offsets1s) offsets_ms=1000 ;;
+        *) fail "unknown sluice variant $v (v1, v2, v1-schemas, v1-offsets1s)" ;;
     esac
     sluice_conf "$dir/app.properties" \
         "debezium.source.topic.prefix=bench" \
@@ -199,7 +205,7 @@ sluice_props()
         "debezium.source.publication.autocreate.mode=disabled" \
         "sluice.postgres.streaming=$streaming" \
         "debezium.source.heartbeat.interval.ms=0" \
-        "debezium.source.offset.flush.interval.ms=0" \
+        "debezium.source.offset.flush.interval.ms=$offsets_ms" \
         "debezium.source.offset.storage.file.filename=$dir/offsets.dat" \
         "debezium.sink.file.path=$dir/out.jsonl" \
         "debezium.format.value.schemas.enable=$schemas" \
@@ -210,7 +216,7 @@ sluice_props()
 # record and not recorded in the results.
 run_sluice()
 {
-    local w=$1 v=$2 i=$3 mode=${4:-} slot dir tf t0 t1 c0 c1 tpid spid
+    local w=$1 v=$2 i=$3 mode=${4:-} slot dir tf tpid spid
     local target ack="" line last="" tlast now reached=0 rc=0 note="" lines
     if [[ "$mode" == perf ]]; then slot=$(slot_name "$w" prof 0); else slot=$(slot_name "$w" "$v" "$i"); fi
     dir=$TEST_TMP/sluice-run
@@ -219,11 +225,9 @@ run_sluice()
     tf=$dir/time
     sluice_props "$dir" "$slot" "$v"
     target=$(bench_lsn "${ENDPOS[$w]}")
-    bench_wait_backends_gone
-    c0=$(bench_pg_child_cpu)
-    t0=$(bench_now)
+    bench_begin
     if [[ "$mode" == perf ]]; then
-        start_bg sluice-run /usr/bin/time -v -o "$tf" perf record -F 999 -o "$TEST_TMP/perf.$w.data" \
+        start_bg sluice-run /usr/bin/time -v -o "$tf" perf record $PERF_ARGS -o "$TEST_TMP/perf.$w.data" \
             -- "$SLUICE_BIN" run -c "$dir/app.properties"
     else
         start_bg sluice-run /usr/bin/time -v -o "$tf" "$SLUICE_BIN" run -c "$dir/app.properties"
@@ -251,10 +255,10 @@ run_sluice()
         ((now - tlast > STALL_S * 1000000)) && break
         sleep 0.05
     done
-    t1=$(bench_now)
+    bench_end
     if [[ $reached == 0 ]]; then
         # stalled or exited: the time of the last offset change is the end
-        t1=$(awk -v t="$tlast" 'BEGIN { printf "%.6f", t / 1e6 }')
+        B_T1=$(awk -v t="$tlast" 'BEGIN { printf "%.6f", t / 1e6 }')
     fi
     if pid_alive "$tpid"; then
         spid=$(pgrep -P "$tpid" | head -n 1 || true)
@@ -262,8 +266,7 @@ run_sluice()
         [[ -n "$spid" ]] && kill -TERM "$spid" 2>/dev/null
     fi
     stop_pid "$tpid" - 120 || rc=$?
-    bench_wait_backends_gone
-    c1=$(bench_pg_child_cpu)
+    bench_end_server
     lines=$(wc -l <"$dir/out.jsonl" 2>/dev/null || echo 0)
     local who="sluice $v $w run $i"
     [[ "$mode" == perf ]] && who="sluice $v $w (perf run)"
@@ -276,13 +279,13 @@ run_sluice()
     check_slot "$slot" "$w" "$who"
     if [[ ! -f "$TEST_TMP/sample.$v" ]]; then
         head -n 1 "$dir/out.jsonl" >"$TEST_TMP/sample.$v" 2>/dev/null || true
+        ((lines > 0)) && echo "$(($(stat -c %s "$dir/out.jsonl") / lines))" >"$TEST_TMP/bytes.$v"
         cp -- "$TEST_TMP/sluice-run.err" "$TEST_TMP/log.$v.$w" 2>/dev/null || true
     fi
     if [[ "$mode" != perf ]]; then
-        bench_record stream "$w" "sluice $v" "$i" "$(bench_sub "$t1" "$t0")" "${EVENTS[$w]}" "$tf" \
-            "$(bench_sub "$c1" "$c0")" "$note"
+        bench_record stream "$w" "sluice $v" "$i" "${EVENTS[$w]}" "$tf" "$note"
     else
-        bench_log "perf run of sluice $v on $w: $(bench_sub "$t1" "$t0") s (not counted)"
+        bench_log "perf run of sluice $v on $w: $(bench_sub "$B_T1" "$B_T0") s (not counted)"
     fi
     rm -rf -- "$dir"
 }
@@ -302,7 +305,7 @@ for w in $WORKLOADS; do
         done
     done
     if [[ "$PROFILE" == perf ]]; then
-        run_sluice "$w" v1 0 perf
+        run_sluice "$w" "$PROFILE_VARIANT" 0 perf
     fi
     psql_c "SELECT count(pg_drop_replication_slot(slot_name)) FROM pg_replication_slots" >/dev/null
 done
@@ -313,10 +316,14 @@ bench_summary "PostgreSQL streaming, same WAL (sluice vs pg_recvlogical)" pg_rec
 echo "workloads:"
 for w in $WORKLOADS; do echo "  $w: ${DESC[$w]} (endpos ${ENDPOS[$w]})"; done
 echo "columns: CPU = the tool's own user+sys from /usr/bin/time -v; server CPU = the walsender"
-echo "(reaped-children CPU of the postmaster); ratio = median of events/s over the reference's,"
-echo "with the range of the per-run ratios (run i against run i) in parentheses."
+echo "(reaped-children CPU of the postmaster); other load = host busy CPU during the run minus"
+echo "both, in cores (other processes, kernel writeback); ratio = median of events/s over the"
+echo "reference's, with the range of the per-run ratios (run i against run i) in parentheses."
 echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), PostgreSQL $PG_VERSION"
 echo "sluice: $("$SLUICE_BIN" --version 2>&1 | head -n 1) ($SLUICE_BIN)"
+for v in $VARIANTS; do
+    [[ -s "$TEST_TMP/bytes.$v" ]] && echo "output of sluice $v: $(cat "$TEST_TMP/bytes.$v") bytes per event (JSON line)"
+done
 for v in $VARIANTS; do
     [[ -s "$TEST_TMP/sample.$v" ]] && echo "sample event (sluice $v): $(cut -c1-400 "$TEST_TMP/sample.$v")"
 done
@@ -331,9 +338,14 @@ if [[ "$PROFILE" == perf ]]; then
     for w in $WORKLOADS; do
         [[ -f "$TEST_TMP/perf.$w.data" ]] || continue
         echo
-        echo "== perf profile, sluice v1, workload $w: top symbols by self time"
-        perf report -i "$TEST_TMP/perf.$w.data" --no-children --sort dso,symbol --stdio 2>/dev/null |
-            grep -E '^ +[0-9]' | head -n 30
+        echo "== perf profile, sluice $PROFILE_VARIANT, workload $w: top symbols by self time"
+        perf report -i "$TEST_TMP/perf.$w.data" --no-children --sort dso,symbol --stdio \
+            >"$TEST_TMP/perf.$w.txt" 2>"$TEST_TMP/perf.$w.err" || true
+        if grep -qE '^ +[0-9]' "$TEST_TMP/perf.$w.txt"; then
+            grep -E '^ +[0-9]' "$TEST_TMP/perf.$w.txt" | sed 's/[[:space:]-]*$//' | head -n 30 || true
+        else
+            echo "(no samples: $(head -c 300 "$TEST_TMP/perf.$w.err"))"
+        fi
     done
 fi
 echo

@@ -24,8 +24,10 @@ rc=0
     echo "# host: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)," \
         "$(awk '/MemTotal/ {printf "%.0f GiB RAM", $2 / 1048576}' /proc/meminfo), $(uname -sr)"
     if git -C "$here/.." rev-parse --short HEAD >/dev/null 2>&1; then
-        echo "# sluice tree: $(git -C "$here/.." rev-parse --short HEAD)$(git -C "$here/.." diff --quiet -- src 2>/dev/null || echo ' + uncommitted changes in src/')"
+        echo "# repository: $(git -C "$here/.." rev-parse --short HEAD)$(git -C "$here/.." diff --quiet -- src 2>/dev/null || echo ' + uncommitted changes in src/')"
     fi
+    bin=${SLUICE_BIN:-$here/../build/sluice}
+    echo "# binary: $bin ($(stat -c 'built %y' "$bin" 2>/dev/null | cut -c1-25 || echo missing))"
 } | tee "$BENCH_LOG"
 for b in $BENCH_ONLY; do
     [[ -f "$here/$b.sh" ]] || { echo "bench/run.sh: no benchmark $b" >&2; rc=1; continue; }
