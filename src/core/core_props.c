@@ -30,14 +30,17 @@ static const sl_prop_def_t core_defs[] = {
     {"debezium.source.max.queue.size", SL_PT_INT, "8192", NULL, 2, 1000000, 0,
      "Most events held between the source and the sink (queue, and again in flight in "
      "the sink)."},
-    {"debezium.source.max.queue.size.in.bytes", SL_PT_INT, "67108864", NULL, 0, INT64_MAX, 0,
-     "Most bytes of encoded events in the queue (0 = no byte limit). Together with "
-     "max.queue.size this bounds memory whatever the transaction size."},
+    {"debezium.source.max.queue.size.in.bytes", SL_PT_INT, "16777216", NULL, 0, INT64_MAX, 0,
+     "Most bytes of encoded events in the queue, and again in flight in the sink (0 = no byte "
+     "limit). Together with max.queue.size this bounds memory whatever the transaction size."},
     {"debezium.source.max.batch.size", SL_PT_INT, "2048", NULL, 1, 1000000, 0,
      "Most events the pipeline takes from the queue at once."},
     {"sluice.sink.flush.interval.ms", SL_PT_INT, "100", NULL, 0, 60000, 0,
      "Longest time an event waits in the sink's buffer before a flush (write + fsync) while "
      "events keep arriving; the sink is flushed at once whenever the queue runs dry."},
+    {"sluice.sink.flush.min.interval.ms", SL_PT_INT, "10", NULL, 0, 60000, 0,
+     "Shortest time between two flushes when the queue runs dry: many tiny transactions then "
+     "share one write + fsync. Adds at most this much latency; 0 flushes at once."},
     {"debezium.format.value", SL_PT_ENUM, "json", "json", 0, 0, 0,
      "Value format; Debezium's JSON converter format."},
     {"debezium.format.key", SL_PT_ENUM, "json", "json", 0, 0, 0, "Key format."},

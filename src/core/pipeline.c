@@ -20,7 +20,12 @@
  *  3. A failed delivery stops the pipeline: the frontier stays before the
  *     failed event, so a restart re-sends it.
  *  4. Memory: at most max.queue.size events / max.queue.size.in.bytes bytes in
- *     the queue, and at most max.queue.size events in flight in the sink.
+ *     the queue, and as much again in flight in the sink (the ring stops taking
+ *     events at either bound and flushes the sink).
+ *  5. Group flush: when the queue runs dry the sink is flushed at once, unless
+ *     the previous flush was less than sluice.sink.flush.min.interval.ms ago;
+ *     then it waits for that gap, so a stream of tiny transactions costs one
+ *     fsync per gap, not one per transaction.
  *
  * States: RUNNING --(stop flag | source ended | fatal error)--> DRAINING
  *         --(queue empty, sink flushed, offsets stored)--> DONE
@@ -29,6 +34,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,6 +176,8 @@ int sl_pipeline_run(const sl_conf_t *conf, const sl_source_ops_t *sops, const sl
     size_t max_bytes = (size_t)sl_conf_int(conf, "debezium.source.max.queue.size.in.bytes");
     size_t max_batch = (size_t)sl_conf_int(conf, "debezium.source.max.batch.size");
     int64_t flush_interval = sl_conf_int(conf, "sluice.sink.flush.interval.ms");
+    int64_t flush_gap = sl_conf_int(conf, "sluice.sink.flush.min.interval.ms");
+    size_t max_inflight_bytes = max_bytes ? max_bytes : SIZE_MAX;
     int64_t offset_interval = sl_conf_int(conf, "debezium.source.offset.flush.interval.ms");
     const char *offsets_path = sl_conf_str(conf, "debezium.source.offset.storage.file.filename");
 
@@ -217,8 +225,15 @@ int sl_pipeline_run(const sl_conf_t *conf, const sl_source_ops_t *sops, const sl
             sops->stop(p->src);
         }
         size_t n = 0;
-        if (fatal == SL_OK && sl_txnring_len(p->ring) < max_events)
-            n = sl_queue_pop(p->q, batch, max_batch, POP_TIMEOUT_MS);
+        bool ring_full = sl_txnring_len(p->ring) >= max_events ||
+                         sl_txnring_bytes(p->ring) >= max_inflight_bytes;
+        int pop_timeout = POP_TIMEOUT_MS;
+        if (unflushed) { /* wake up in time for the pending flush */
+            int64_t due = flush_gap - (now_ms() - last_flush);
+            pop_timeout = due <= 0 ? 0 : due < POP_TIMEOUT_MS ? (int)due : POP_TIMEOUT_MS;
+        }
+        if (fatal == SL_OK && !ring_full)
+            n = sl_queue_pop(p->q, batch, max_batch, pop_timeout);
         else { /* not taking events (sink full or failing): let deliveries or the source move */
             kops->poll(p->snk, 10);
             nanosleep(&(struct timespec){0, 10 * 1000000L}, NULL);
@@ -258,8 +273,9 @@ int sl_pipeline_run(const sl_conf_t *conf, const sl_source_ops_t *sops, const sl
         int64_t t = now_ms();
         bool drained = sl_queue_len(p->q) == 0;
         if (fatal == SL_OK && unflushed &&
-            (drained || t - last_flush >= flush_interval || unflushed_bytes >= FLUSH_BYTES ||
-             sl_txnring_len(p->ring) >= max_events)) {
+            ((drained && t - last_flush >= flush_gap) || t - last_flush >= flush_interval ||
+             unflushed_bytes >= FLUSH_BYTES || sl_txnring_len(p->ring) >= max_events ||
+             sl_txnring_bytes(p->ring) >= max_inflight_bytes)) {
             fatal = flush_sink(p, fatal_msg, sizeof fatal_msg);
             unflushed = unflushed_bytes = 0;
             last_flush = t;

@@ -9,6 +9,7 @@
  *  1. slots [head, head+count) hold the events with seq base_seq .. base_seq+count-1.
  *  2. every event before base_seq is durable and has been released.
  *  3. the ring holds exactly one reference to each event it contains.
+ *  4. bytes == sum of mem_size of the events it contains.
  */
 #include "core/txnring.h"
 
@@ -23,6 +24,7 @@ typedef struct slot {
 struct sl_txnring {
     slot_t *slots;
     size_t cap, head, count;
+    size_t bytes;
     uint64_t base_seq;
 };
 
@@ -75,6 +77,7 @@ int sl_txnring_add(sl_txnring_t *r, sl_event_t *ev)
     s->ev = ev;
     s->done = false;
     r->count++;
+    r->bytes += ev->mem_size;
     return SL_OK;
 }
 
@@ -93,6 +96,7 @@ bool sl_txnring_advance(sl_txnring_t *r, sl_pos_t *pos)
         sl_event_t *ev = r->slots[r->head].ev;
         *pos = ev->pos;
         moved = true;
+        r->bytes -= ev->mem_size;
         sl_event_unref(ev);
         r->head = (r->head + 1) % r->cap;
         r->count--;
@@ -102,3 +106,4 @@ bool sl_txnring_advance(sl_txnring_t *r, sl_pos_t *pos)
 }
 
 size_t sl_txnring_len(const sl_txnring_t *r) { return r->count; }
+size_t sl_txnring_bytes(const sl_txnring_t *r) { return r->bytes; }

@@ -33,5 +33,7 @@ void sl_txnring_done(sl_txnring_t *r, const sl_event_t *ev);
  * position when the frontier moved. */
 bool sl_txnring_advance(sl_txnring_t *r, sl_pos_t *pos);
 size_t sl_txnring_len(const sl_txnring_t *r);
+/* Sum of mem_size of the events held (in flight in the sinks, or done but not released). */
+size_t sl_txnring_bytes(const sl_txnring_t *r);
 
 #endif

@@ -653,6 +653,37 @@ static int wait_input(sl_source_t *src, int timeout_ms)
     return SL_OK;
 }
 
+/* One CopyData message of the replication stream: keepalive or XLogData. */
+static int handle_message(sl_source_t *src, const uint8_t *p, int n, int64_t *last_activity,
+                          int64_t *hb_requested)
+{
+    int rc = SL_OK;
+    if (p[0] == 'k' && n >= 18) {
+        uint64_t wal_end = get_u64(p + 1);
+        if (wal_end > src->server_wal_end)
+            src->server_wal_end = wal_end;
+        bool reply = p[17] != 0;
+        if (*hb_requested && !src->txn.active && !src->stream_xid) {
+            rc = emit_heartbeat(src);
+            *last_activity = mono_ms();
+            *hb_requested = 0;
+        }
+        if (rc == SL_OK && reply)
+            rc = send_status(src, false);
+    } else if (p[0] == 'w' && n >= 25) {
+        uint64_t data_start = get_u64(p + 1);
+        uint64_t wal_end = get_u64(p + 9);
+        if (wal_end > src->server_wal_end)
+            src->server_wal_end = wal_end;
+        rc = handle_xlogdata(src, p + 25, (size_t)n - 25, data_start);
+        src->activity = true;
+    } else {
+        pg_set_error(src, "unexpected replication message 0x%02x (%d bytes)", p[0], n);
+        rc = SL_ERR_PROTO;
+    }
+    return rc;
+}
+
 static int stream(sl_source_t *src, uint64_t start_lsn)
 {
     char sql[1024], a[20];
@@ -703,8 +734,38 @@ static int stream(sl_source_t *src, uint64_t start_lsn)
     int rc = SL_OK;
     src->last_status_ms = mono_ms();
 
+    unsigned since_housekeeping = 0;
+    bool tried_read = false;
     while (!atomic_load(&src->stop)) {
+        /* Fast path. Status updates and heartbeats need the clock and a lock: look at them
+         * every 64 messages and whenever the socket runs dry, not for every message. When
+         * libpq's buffer is empty, first try a non-blocking read: on a busy stream the
+         * kernel already holds more bytes, and select() would be a wasted system call. */
+        if (++since_housekeeping < 64) {
+            char *buf = NULL;
+            int n = PQgetCopyData(src->repl, &buf, 1);
+            if (n > 0) {
+                tried_read = false;
+                rc = handle_message(src, (const uint8_t *)buf, n, &last_activity, &hb_requested);
+                PQfreemem(buf);
+                if (rc != SL_OK)
+                    break;
+                continue;
+            }
+            if (n == 0 && !tried_read) {
+                tried_read = true;
+                if (PQconsumeInput(src->repl))
+                    continue;
+            }
+            /* dry, ended or failed: the slow path below waits or reports */
+        }
+        since_housekeeping = 0;
+        tried_read = false;
         int64_t t = mono_ms();
+        if (src->activity) { /* XLogData arrived since the last look */
+            last_activity = t;
+            src->activity = false;
+        }
         sl_pos_t acked;
         bool moved = src->env.acked(src->env.opaque, &acked) && acked.ack_lsn > src->sent_acked_lsn;
         if (moved || t - src->last_status_ms >= src->o.status_interval_ms) {
@@ -747,30 +808,7 @@ static int stream(sl_source_t *src, uint64_t start_lsn)
             rc = SL_ERR_CONN;
             break;
         }
-        const uint8_t *p = (const uint8_t *)buf;
-        if (p[0] == 'k' && n >= 18) {
-            uint64_t wal_end = get_u64(p + 1);
-            if (wal_end > src->server_wal_end)
-                src->server_wal_end = wal_end;
-            bool reply = p[17] != 0;
-            if (hb_requested && !src->txn.active && !src->stream_xid) {
-                rc = emit_heartbeat(src);
-                last_activity = mono_ms();
-                hb_requested = 0;
-            }
-            if (rc == SL_OK && reply)
-                rc = send_status(src, false);
-        } else if (p[0] == 'w' && n >= 25) {
-            uint64_t data_start = get_u64(p + 1);
-            uint64_t wal_end = get_u64(p + 9);
-            if (wal_end > src->server_wal_end)
-                src->server_wal_end = wal_end;
-            rc = handle_xlogdata(src, p + 25, (size_t)n - 25, data_start);
-            last_activity = mono_ms();
-        } else {
-            pg_set_error(src, "unexpected replication message 0x%02x (%d bytes)", p[0], n);
-            rc = SL_ERR_PROTO;
-        }
+        rc = handle_message(src, (const uint8_t *)buf, n, &last_activity, &hb_requested);
         PQfreemem(buf);
         if (rc != SL_OK)
             break;

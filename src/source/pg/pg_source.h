@@ -133,6 +133,7 @@ struct sl_source {
     bool in_copy;            /* inside START_REPLICATION's CopyBoth */
     int64_t last_status_ms;  /* monotonic time of the last status update */
     uint32_t stream_xid;     /* top-level xid of the open stream block (v2), 0 outside */
+    bool activity;           /* XLogData arrived since the loop last looked at the clock */
     sl_pgoutput_t *plain_dec; /* decodes spooled messages at replay */
 
     /* encoding scratch */
