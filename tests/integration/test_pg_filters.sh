@@ -57,12 +57,15 @@ assert_contains "$(cat "$TEST_TMP/stdout.err")" "stopped cleanly" "logs on stder
 
 # size-based rotation of the file sink: whole lines only, nothing lost
 sed -i 's/^debezium.sink.type=stdout/debezium.sink.type=file/' "$conf"
-printf 'debezium.sink.file.path=%s\ndebezium.sink.file.rotate.bytes=4096\nsluice.sink.flush.interval.ms=0\n' \
+printf 'debezium.sink.file.path=%s\ndebezium.sink.file.rotate.bytes=4096\nsluice.sink.flush.min.interval.ms=0\n' \
     "$TEST_TMP/rot/changes.jsonl" >>"$conf"
 mkdir -p "$TEST_TMP/rot"
 start_bg rot "$SLUICE_BIN" run -c "$conf"
 SL=$BG_PID
-for i in $(seq 100 299); do echo "INSERT INTO a VALUES ($i, 's', 'v', $i);"; done | "$PG_BIN/psql" -X -q -d postgres -f - >/dev/null
+for i in $(seq 100 299); do
+    echo "INSERT INTO a VALUES ($i, 's', 'v', $i);"
+    if ((i % 50 == 49)); then echo "SELECT pg_sleep(0.2);"; fi # several flushes, so several rotations
+done | "$PG_BIN/psql" -X -q -d postgres -f - >/dev/null
 wait_for "[ \$(cat '$TEST_TMP'/rot/changes.jsonl* | grep -c '\"op\":\"c\"') -ge 200 ]" 30 || fail "rotation: events missing: $(tail -3 "$TEST_TMP/rot.err")"
 kill -TERM "$SL"; stop_pid "$SL" - 30 || fail "stop failed"
 nfiles=$(ls "$TEST_TMP/rot" | wc -l)
