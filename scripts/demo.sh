@@ -115,6 +115,7 @@ note "   database inventory: customers, products, orders ($snapshot_rows rows)"
 # --------------------------------------------------------------- configuration
 
 PROPS=$TEST_TMP/application.properties
+(umask 077; : >"$PROPS") # holds a password: readable by its owner only
 cat >"$PROPS" <<EOF
 debezium.source.connector.class=io.debezium.connector.postgresql.PostgresConnector
 debezium.source.database.hostname=127.0.0.1

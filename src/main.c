@@ -5,11 +5,16 @@
  * configuration or usage; 1 runtime failure / a check failed. This is the only
  * file that calls exit().
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* strcasestr */
+#endif
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/config.h"
@@ -43,6 +48,52 @@ static void usage(FILE *f)
             "overridden by an environment variable, e.g. DEBEZIUM_SOURCE_DATABASE_PASSWORD.\n"
             "Exit codes: 0 clean stop, 1 runtime failure, 2 invalid configuration or usage.\n",
             SLUICE_VERSION);
+}
+
+struct secret_scan {
+    const sl_conf_t *conf;
+    const char *prefix;
+    bool found;
+};
+
+/* Pass-through keys (librdkafka's sasl.password, ssl.key.password, ...) are not in any table
+ * as secrets; judge them by name. */
+static void scan_passthrough(void *ud, const char *subkey, const char *value)
+{
+    struct secret_scan *s = ud;
+    (void)value;
+    char key[512];
+    snprintf(key, sizeof key, "%s%s", s->prefix, subkey);
+    if ((strcasestr(subkey, "password") || strcasestr(subkey, "secret") ||
+         strcasestr(subkey, "jaas")) &&
+        strcmp(sl_conf_origin(s->conf, key), "environment") != 0)
+        s->found = true;
+}
+
+/* A secret set in a file that other users can read is as good as published: say so once.
+ * Secrets that come from the environment do not count (they are not in the file). */
+static void warn_if_readable(const sl_conf_t *conf, const char *path,
+                             const sl_prop_table_t *const *tables, size_t nt)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || !(st.st_mode & (S_IRGRP | S_IROTH)))
+        return;
+    struct secret_scan scan = {conf, NULL, false};
+    for (size_t t = 0; t < nt && !scan.found; t++) {
+        for (size_t i = 0; i < tables[t]->n && !scan.found; i++) {
+            const sl_prop_def_t *d = &tables[t]->defs[i];
+            if (d->type == SL_PT_PASSTHROUGH) {
+                char prefix[256];
+                snprintf(prefix, sizeof prefix, "%.*s", (int)(strlen(d->key) - 1), d->key);
+                scan.prefix = prefix;
+                sl_conf_foreach_prefix(conf, prefix, scan_passthrough, &scan);
+            } else if ((d->flags & SL_PF_SECRET) && sl_conf_is_set(conf, d->key) &&
+                       strcmp(sl_conf_origin(conf, d->key), "environment") != 0)
+                scan.found = true;
+        }
+    }
+    if (scan.found)
+        sl_warn("%s is readable by other users and holds secrets (chmod 600 %s)", path, path);
 }
 
 /* Loads and validates the configuration; on failure prints the error and returns NULL. */
@@ -95,6 +146,7 @@ static sl_conf_t *load_conf(const char *path, const sl_source_ops_t **sops,
         fprintf(stderr, "sluice: %s\n", err);
         goto bad;
     }
+    warn_if_readable(conf, path, tables, nt);
     return conf;
 bad:
     sl_conf_free(conf);

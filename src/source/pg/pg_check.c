@@ -44,6 +44,7 @@ int pg_check(const sl_conf_t *conf, FILE *f)
     int bad = 0;
     char e[1024], v[256];
     const char *host = sl_conf_str(conf, "debezium.source.database.hostname");
+    const char *user = sl_conf_str(conf, "debezium.source.database.user");
     long long port = (long long)sl_conf_int(conf, "debezium.source.database.port");
     pg_opts_t *o = &src->o;
     o->prefix = strdup(sl_conf_str(conf, "debezium.source.topic.prefix"));
@@ -66,17 +67,33 @@ int pg_check(const sl_conf_t *conf, FILE *f)
         goto out;
     }
     bad += line(f, true, "connected to PostgreSQL %d at %s:%lld as %s", PQserverVersion(c) / 10000,
-                host, port, sl_conf_str(conf, "debezium.source.database.user"));
+                host, port, user);
     if (one(c, "SHOW wal_level", v, sizeof v))
         bad += line(f, !strcmp(v, "logical"), "wal_level is %s%s", v,
                     strcmp(v, "logical") ? " (set wal_level=logical in postgresql.conf and restart)"
                                          : "");
+    if (PQsslInUse(c)) {
+        const char *proto = PQsslAttribute(c, "protocol");
+        bad += line(f, true, "connection encrypted with %s (sslmode=%s)", proto ? proto : "TLS",
+                    sl_conf_str(conf, "debezium.source.database.sslmode"));
+    } else
+        bad += line(f, true, "connection not encrypted (sslmode=%s%s)",
+                    sl_conf_str(conf, "debezium.source.database.sslmode"),
+                    sl_conf_enum(conf, "debezium.source.database.sslmode") == 0
+                        ? ""
+                        : "; sslmode=verify-full with sslrootcert requires TLS");
+    bool repl_attr = true;
     if (one(c, "SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user", v,
-            sizeof v))
-        bad += line(f, v[0] == 't', "user %s %s the REPLICATION attribute%s",
-                    sl_conf_str(conf, "debezium.source.database.user"),
-                    v[0] == 't' ? "has" : "lacks",
-                    v[0] == 't' ? "" : " (ALTER ROLE ... WITH REPLICATION)");
+            sizeof v)) {
+        repl_attr = v[0] == 't';
+        if (repl_attr)
+            bad += line(f, true, "user %s has the REPLICATION attribute", user);
+        else
+            bad += line(f, false,
+                        "user %s lacks the REPLICATION attribute (ALTER ROLE %s WITH "
+                        "REPLICATION)",
+                        user, user);
+    }
     const char *params[1] = {sl_conf_str(conf, "debezium.source.slot.name")};
     PGresult *r = PQexecParams(c, "SELECT (SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1), "
                                   "current_setting('max_replication_slots')::int - (SELECT count(*) FROM "
@@ -119,8 +136,10 @@ int pg_check(const sl_conf_t *conf, FILE *f)
         bool pk = PQgetvalue(r, i, 3)[0] == 't';
         bool sel = PQgetvalue(r, i, 4)[0] == 't';
         if (!sel)
-            bad += line(f, false, "no SELECT privilege on %s.%s (GRANT SELECT ON %s.%s TO ...)",
-                        nsp, rel, nsp, rel);
+            bad += line(f, false,
+                        "user %s has no SELECT privilege on %s.%s, needed for the "
+                        "snapshot (GRANT SELECT ON %s.%s TO %s)",
+                        user, nsp, rel, nsp, rel, user);
         if (ri == 'n' || (ri == 'd' && !pk))
             bad += line(f, false,
                         "table %s.%s: replica identity %s%s: updates and deletes will have no "
@@ -133,9 +152,10 @@ int pg_check(const sl_conf_t *conf, FILE *f)
                 tables ? "" : " (check table.include.list / table.exclude.list)");
     PQfinish(c);
     PGconn *rc = pg_connect(src, true, e, sizeof e);
-    if (!rc)
-        bad += line(f, false, "replication connection refused: %s", e);
-    else {
+    if (!rc) {
+        if (repl_attr) /* else said above, in the same words */
+            bad += line(f, false, "replication connection refused: %s", e);
+    } else {
         bad += line(f, true, "replication connection accepted");
         PQfinish(rc);
     }

@@ -13,16 +13,29 @@ static const sl_prop_def_t pg_defs[] = {
      "PostgreSQL server host name or address."},
     {K("database.port"), SL_PT_INT, "5432", NULL, 1, 65535, 0, "PostgreSQL server port."},
     {K("database.user"), SL_PT_STRING, NULL, NULL, 0, 0, SL_PF_REQUIRED,
-     "User with the REPLICATION attribute (and SELECT on the captured tables)."},
+     "User with the REPLICATION attribute and SELECT on the captured tables (for the snapshot). "
+     "That is all sluice needs when the tables' owner creates the publication beforehand "
+     "(publication.autocreate.mode=disabled); `sluice check` names any privilege missing."},
     {K("database.password"), SL_PT_STRING, NULL, NULL, 0, 0, SL_PF_SECRET,
      "Password (never logged). Prefer the DEBEZIUM_SOURCE_DATABASE_PASSWORD environment variable."},
+    {"sluice.postgres.password.file", SL_PT_STRING, NULL, NULL, 0, 0, 0,
+     "File whose first line is the password, read at each connection (so it can be rotated "
+     "without a restart); keeps the secret out of the properties file and the environment. "
+     "Cannot be combined with database.password."},
     {K("database.dbname"), SL_PT_STRING, NULL, NULL, 0, 0, SL_PF_REQUIRED,
      "Database to capture."},
     {K("database.sslmode"), SL_PT_ENUM, "prefer", "disable|allow|prefer|require|verify-ca|verify-full",
-     0, 0, 0, "libpq sslmode for every connection."},
-    {K("database.sslrootcert"), SL_PT_STRING, NULL, NULL, 0, 0, 0, "CA certificate file."},
-    {K("database.sslcert"), SL_PT_STRING, NULL, NULL, 0, 0, 0, "Client certificate file."},
-    {K("database.sslkey"), SL_PT_STRING, NULL, NULL, 0, 0, 0, "Client key file."},
+     0, 0, 0,
+     "libpq sslmode for every connection: require encrypts without checking the server; "
+     "verify-ca also checks that sslrootcert's CA signed the server's certificate; verify-full "
+     "also checks the host name against it (use this one across untrusted networks)."},
+    {K("database.sslrootcert"), SL_PT_STRING, NULL, NULL, 0, 0, 0,
+     "CA certificate file (PEM) for verify-ca / verify-full; needed by them unless "
+     "~/.postgresql/root.crt exists. Not allowed with sslmode=disable."},
+    {K("database.sslcert"), SL_PT_STRING, NULL, NULL, 0, 0, 0,
+     "Client certificate file (PEM), for the server's `cert` authentication; set with sslkey."},
+    {K("database.sslkey"), SL_PT_STRING, NULL, NULL, 0, 0, 0,
+     "Private key of sslcert (mode 0600, or 0640 owned by root, as libpq requires)."},
     {K("database.tcpKeepAlive"), SL_PT_BOOL, "true", NULL, 0, 0, 0, "TCP keepalives."},
     {K("database.initial.statements"), SL_PT_STRING, NULL, NULL, 0, 0, 0,
      "SQL run on each (non-replication) connection when it opens; ';'-separated."},

@@ -41,12 +41,15 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/select.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/log.h"
 #include "core/offsets.h"
@@ -189,6 +192,24 @@ static void opts_free(pg_opts_t *o)
 
 /* --- connections ------------------------------------------------------------ */
 
+/* The first line of `path` (without its line end) into buf. The message names the file,
+ * never its content. */
+static int read_password_file(const char *path, char *buf, size_t size, char *errstr,
+                              size_t errstr_size)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(errstr, errstr_size, "sluice.postgres.password.file: cannot read '%s': %s", path,
+                 strerror(errno));
+        return SL_ERR_CONFIG;
+    }
+    if (!fgets(buf, (int)size, f))
+        buf[0] = 0;
+    fclose(f);
+    buf[strcspn(buf, "\r\n")] = 0;
+    return SL_OK;
+}
+
 PGconn *pg_connect(sl_source_t *src, bool replication, char *errstr, size_t errstr_size)
 {
     const sl_conf_t *conf = src->conf;
@@ -198,13 +219,21 @@ PGconn *pg_connect(sl_source_t *src, bool replication, char *errstr, size_t errs
              (sl_conf_int(conf, "debezium.source.connect.timeout.ms") + 999) / 1000);
     const char *keys[16], *vals[16];
     int n = 0;
+    char pw[1024];
+    const char *pw_file = sl_conf_str(conf, "sluice.postgres.password.file");
+    if (pw_file && read_password_file(pw_file, pw, sizeof pw, errstr, errstr_size) != SL_OK)
+        return NULL;
 #define P(k, v) do { const char *v_ = (v); if (v_) { keys[n] = (k); vals[n] = v_; n++; } } while (0)
     P("host", sl_conf_str(conf, "debezium.source.database.hostname"));
     P("port", port);
     P("user", sl_conf_str(conf, "debezium.source.database.user"));
-    P("password", sl_conf_str(conf, "debezium.source.database.password"));
+    P("password", pw_file ? pw : sl_conf_str(conf, "debezium.source.database.password"));
     P("dbname", sl_conf_str(conf, "debezium.source.database.dbname"));
-    P("sslmode", sl_conf_str(conf, "debezium.source.database.sslmode"));
+    /* the canonical spelling: the enum is case-insensitive, libpq's sslmode is not */
+    static const char *const sslmodes[] = {"disable", "allow",     "prefer",
+                                           "require", "verify-ca", "verify-full"};
+    int sm = sl_conf_enum(conf, "debezium.source.database.sslmode");
+    P("sslmode", sm >= 0 && sm < 6 ? sslmodes[sm] : NULL);
     P("sslrootcert", sl_conf_str(conf, "debezium.source.database.sslrootcert"));
     P("sslcert", sl_conf_str(conf, "debezium.source.database.sslcert"));
     P("sslkey", sl_conf_str(conf, "debezium.source.database.sslkey"));
@@ -217,15 +246,37 @@ PGconn *pg_connect(sl_source_t *src, bool replication, char *errstr, size_t errs
 #undef P
     keys[n] = vals[n] = NULL;
     PGconn *c = PQconnectdbParams(keys, vals, 0);
+    if (pw_file)
+        explicit_bzero(pw, sizeof pw);
     if (!c) {
         snprintf(errstr, errstr_size, "out of memory");
         return NULL;
     }
     if (PQstatus(c) != CONNECTION_OK) {
-        snprintf(errstr, errstr_size, "could not connect to PostgreSQL at %s:%s: %s",
-                 sl_conf_str(conf, "debezium.source.database.hostname"), port, pg_conn_error(c));
+        const char *host = sl_conf_str(conf, "debezium.source.database.hostname");
+        const char *m = pg_conn_error(c);
+        /* The walsender's refusal (PostgreSQL <= 15: "must be superuser or replication role
+         * to start walsender"; 16+: "permission denied to start WAL sender") says what the
+         * server wants, not what the user should do. */
+        if (replication && (strstr(m, "replication role to start walsender") ||
+                            strstr(m, "permission denied to start WAL sender"))) {
+            const char *user = sl_conf_str(conf, "debezium.source.database.user");
+            snprintf(errstr, errstr_size,
+                     "PostgreSQL at %s:%s refused the replication connection: user %s lacks the "
+                     "REPLICATION attribute (ALTER ROLE %s WITH REPLICATION)",
+                     host, port, user, user);
+        } else
+            snprintf(errstr, errstr_size, "could not connect to PostgreSQL at %s:%s: %s", host,
+                     port, m);
         PQfinish(c);
         return NULL;
+    }
+    if (sl_log_get_level() <= SL_LOG_DEBUG) {
+        const char *proto = PQsslInUse(c) ? PQsslAttribute(c, "protocol") : NULL;
+        sl_debug("pg: %s connection to %s:%s: %s%s", replication ? "replication" : "catalog",
+                 sl_conf_str(conf, "debezium.source.database.hostname"), port,
+                 PQsslInUse(c) ? "TLS " : "not encrypted",
+                 PQsslInUse(c) ? (proto ? proto : "") : "");
     }
     if (!replication) {
         const char *init = sl_conf_str(conf, "debezium.source.database.initial.statements");
@@ -967,9 +1018,12 @@ static int ensure_publication(sl_source_t *src)
         if (rc != SL_OK) {
             char e[sizeof src->err];
             snprintf(e, sizeof e, "%s", src->err);
-            pg_set_error(src, "could not %s publication \"%s\": %s (sluice needs to own the "
-                              "tables, or create the publication beforehand)",
-                         exists ? "update" : "create", src->o.publication, e);
+            pg_set_error(src,
+                         "could not %s publication \"%s\": %s (%s it beforehand as a "
+                         "superuser or the tables' owner and set "
+                         "publication.autocreate.mode=disabled)",
+                         exists ? "update" : "create", src->o.publication, e,
+                         exists ? "update" : "create");
         } else
             sl_info("pg: %s publication \"%s\"", exists ? "updated" : "created", src->o.publication);
     }
@@ -1061,6 +1115,47 @@ static int create_slot(sl_source_t *src, bool export, uint64_t *consistent, char
     return SL_OK;
 }
 
+/* The snapshot reads every captured table; a table the user may not read would fail it
+ * half-way, after the slot was created. Check first and name the table and the grant. */
+static int check_snapshot_privileges(sl_source_t *src)
+{
+    PGresult *r =
+        PQexec(src->meta, "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON "
+                          "n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname NOT IN "
+                          "('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_toast%' "
+                          "AND n.nspname NOT LIKE 'pg_temp%' AND NOT has_table_privilege(c.oid, "
+                          "'SELECT') ORDER BY 1, 2");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        pg_set_error(src, "could not check table privileges: %s", pg_conn_error(src->meta));
+        PQclear(r);
+        return SL_ERR_SERVER;
+    }
+    sl_buf_t list = SL_BUF_INIT;
+    int missing = 0;
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *nsp = PQgetvalue(r, i, 0), *rel = PQgetvalue(r, i, 1);
+        char full[512];
+        snprintf(full, sizeof full, "%s.%s", nsp, rel);
+        if (!pg_table_captured(&src->o, nsp, rel) ||
+            (src->o.snap_inc.n && !pg_regex_list_match(&src->o.snap_inc, full)))
+            continue;
+        sl_buf_printf(&list, "%s%s", missing++ ? ", " : "", full);
+    }
+    PQclear(r);
+    int rc = SL_OK;
+    if (missing) {
+        const char *user = sl_conf_str(src->conf, "debezium.source.database.user");
+        pg_set_error(src,
+                     "user %s has no SELECT privilege on %s %s, which the snapshot reads "
+                     "(GRANT SELECT ON %s TO %s)",
+                     user, missing == 1 ? "table" : "tables", sl_buf_ok(&list) ? list.data : "?",
+                     sl_buf_ok(&list) ? list.data : "?", user);
+        rc = SL_ERR_SERVER;
+    }
+    sl_buf_free(&list);
+    return rc;
+}
+
 static int reconcile_and_run(sl_source_t *src)
 {
     int rc;
@@ -1125,6 +1220,8 @@ static int reconcile_and_run(sl_source_t *src)
 
     uint64_t start = 0;
     if (need_snapshot) {
+        if ((rc = check_snapshot_privileges(src)) != SL_OK)
+            return rc;
         if (si.exists) {
             sl_warn("pg: recreating replication slot \"%s\" to take a consistent snapshot",
                     src->o.slot);
@@ -1195,6 +1292,76 @@ static void warn_replica_identities(sl_source_t *src)
 
 /* --- vtable ----------------------------------------------------------------- */
 
+/* True when libpq would find a root certificate without sslrootcert: PGSSLROOTCERT, or
+ * ~/.postgresql/root.crt (libpq looks in $HOME, else the password database's home). */
+static bool default_root_cert_exists(void)
+{
+    const char *env = getenv("PGSSLROOTCERT");
+    if (env && env[0])
+        return true;
+    const char *homes[2] = {getenv("HOME"), NULL};
+    struct passwd *pw = getpwuid(geteuid());
+    if (pw)
+        homes[1] = pw->pw_dir;
+    for (int i = 0; i < 2; i++) {
+        char path[4096];
+        if (!homes[i] || !homes[i][0])
+            continue;
+        snprintf(path, sizeof path, "%s/.postgresql/root.crt", homes[i]);
+        if (access(path, R_OK) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* TLS options that contradict each other or cannot work are configuration errors (exit 2)
+ * rather than a connection failure later: the fix is in the file, not on the server. */
+static int validate_tls(const sl_conf_t *conf, char *errstr, size_t errstr_size)
+{
+#define TK(x) "debezium.source.database." x
+    static const char *const files[] = {TK("sslrootcert"), TK("sslcert"), TK("sslkey")};
+    const char *mode_key = TK("sslmode");
+    const char *mode = sl_conf_str(conf, mode_key);
+    int m = sl_conf_enum(conf, mode_key); /* disable|allow|prefer|require|verify-ca|verify-full */
+    for (size_t i = 0; i < 3; i++) {
+        if (!sl_conf_is_set(conf, files[i]))
+            continue;
+        if (m == 0) {
+            snprintf(errstr, errstr_size,
+                     "%s: %s is set but %s=%s (set at %s) never uses TLS; remove one of them "
+                     "(sslmode=verify-full checks the server's certificate)",
+                     sl_conf_origin(conf, files[i]), files[i], mode_key, mode,
+                     sl_conf_origin(conf, mode_key));
+            return SL_ERR_CONFIG;
+        }
+        const char *path = sl_conf_str(conf, files[i]);
+        if (access(path, R_OK) != 0) {
+            snprintf(errstr, errstr_size, "%s: %s: cannot read '%s': %s",
+                     sl_conf_origin(conf, files[i]), files[i], path, strerror(errno));
+            return SL_ERR_CONFIG;
+        }
+    }
+    if (m >= 4 && !sl_conf_is_set(conf, files[0]) && !default_root_cert_exists()) {
+        snprintf(errstr, errstr_size,
+                 "%s: %s=%s needs %s, the CA certificate that signed the server's certificate "
+                 "(no default ~/.postgresql/root.crt exists); set it, or use sslmode=require "
+                 "to encrypt without verifying the server",
+                 sl_conf_origin(conf, mode_key), mode_key, mode, files[0]);
+        return SL_ERR_CONFIG;
+    }
+    if (sl_conf_is_set(conf, files[1]) != sl_conf_is_set(conf, files[2])) {
+        const char *set = sl_conf_is_set(conf, files[1]) ? files[1] : files[2];
+        const char *unset = set == files[1] ? files[2] : files[1];
+        snprintf(errstr, errstr_size,
+                 "%s: %s is set without %s; a client certificate needs both the certificate "
+                 "and its private key",
+                 sl_conf_origin(conf, set), set, unset);
+        return SL_ERR_CONFIG;
+    }
+    return SL_OK;
+#undef TK
+}
+
 /* Debezium refuses an include list and an exclude list at the same level, since one of
  * them would silently be ignored; so does sluice. */
 static int pg_validate(const sl_conf_t *conf, char *errstr, size_t errstr_size)
@@ -1214,6 +1381,29 @@ static int pg_validate(const sl_conf_t *conf, char *errstr, size_t errstr_size)
                      sl_conf_origin(conf, exc), exc, inc, sl_conf_origin(conf, inc));
             return SL_ERR_CONFIG;
         }
+    }
+    int rc = validate_tls(conf, errstr, errstr_size);
+    if (rc != SL_OK)
+        return rc;
+    const char *pwf = "sluice.postgres.password.file", *pwk = "debezium.source.database.password";
+    if (sl_conf_is_set(conf, pwf)) {
+        if (sl_conf_is_set(conf, pwk)) {
+            snprintf(errstr, errstr_size,
+                     "%s: %s cannot be combined with %s (set at %s); keep "
+                     "only one of them",
+                     sl_conf_origin(conf, pwf), pwf, pwk, sl_conf_origin(conf, pwk));
+            return SL_ERR_CONFIG;
+        }
+        const char *path = sl_conf_str(conf, pwf);
+        struct stat st;
+        if (access(path, R_OK) != 0 || stat(path, &st) != 0) {
+            snprintf(errstr, errstr_size, "%s: %s: cannot read '%s': %s", sl_conf_origin(conf, pwf),
+                     pwf, path, strerror(errno));
+            return SL_ERR_CONFIG;
+        }
+        if (st.st_mode & (S_IRGRP | S_IROTH))
+            sl_warn("%s is readable by other users and holds a password (chmod 600 %s)", path,
+                    path);
     }
     if (sl_conf_bool(conf, "debezium.source.slot.drop.on.stop") &&
         sl_conf_enum(conf, "debezium.source.snapshot.mode") == SNAP_NEVER) {
