@@ -871,26 +871,21 @@ static int stream(sl_source_t *src, uint64_t start_lsn)
 
 static int parse_stored(sl_source_t *src)
 {
-    const char *t = src->env.stored_offset;
-    if (!t)
+    if (!src->env.stored_offset)
         return SL_OK;
-    char v[128];
-    if (sl_offset_get(t, "source", v, sizeof v) != 0 || strcmp(v, "postgres") != 0) {
-        pg_set_error(src, "the offsets file was not written by the PostgreSQL source");
-        return SL_ERR_POSITION;
+    pg_offset_t off;
+    char e[512];
+    int rc = pg_offset_parse(src->env.stored_offset, &off, e, sizeof e);
+    if (rc != SL_OK) {
+        pg_set_error(src, "%s", e);
+        return rc;
     }
     src->have_stored = true;
-    if (sl_offset_get(t, "system_id", v, sizeof v) == 0)
-        snprintf(src->system_id, sizeof src->system_id, "%s", v);
-    if (sl_offset_get(t, "lsn_ack", v, sizeof v) != 0 || sl_lsn_parse(v, &src->stored_ack_lsn) ||
-        sl_offset_get(t, "txn_lsn", v, sizeof v) != 0 || sl_lsn_parse(v, &src->stored_txn_lsn) ||
-        sl_offset_get(t, "event_index", v, sizeof v) != 0) {
-        pg_set_error(src, "the offsets file is damaged (lsn_ack, txn_lsn or event_index missing)");
-        return SL_ERR_POSITION;
-    }
-    src->stored_index = strtoll(v, NULL, 10);
-    src->stored_snapshot_done =
-        sl_offset_get(t, "snapshot", v, sizeof v) == 0 && strcmp(v, "done") == 0;
+    snprintf(src->system_id, sizeof src->system_id, "%s", off.system_id);
+    src->stored_ack_lsn = off.ack_lsn;
+    src->stored_txn_lsn = off.txn_lsn;
+    src->stored_index = off.index;
+    src->stored_snapshot_done = off.snapshot_done;
     return SL_OK;
 }
 
@@ -1521,16 +1516,7 @@ static void pg_stop(sl_source_t *src) { atomic_store(&src->stop, true); }
 
 static int pg_format_pos(sl_source_t *src, const sl_pos_t *pos, sl_buf_t *out)
 {
-    char a[20], b[20];
-    bool complete = (pos->flags & (SL_POS_TXN_END | SL_POS_HEARTBEAT | SL_POS_SNAPSHOT_END)) ||
-                    pos->index < 0;
-    sl_buf_printf(out,
-                  "source=postgres\nsystem_id=%s\nslot=%s\nlsn_ack=%s\ntxn_lsn=%s\n"
-                  "event_index=%" PRId64 "\nsnapshot=%s\n",
-                  src->system_id, src->o.slot, sl_lsn_fmt(pos->ack_lsn, a),
-                  sl_lsn_fmt(complete ? 0 : pos->txn_lsn, b), complete ? (int64_t)-1 : pos->index,
-                  (pos->flags & SL_POS_SNAPSHOT) ? "incomplete" : "done");
-    return sl_buf_ok(out) ? SL_OK : SL_ERR_NOMEM;
+    return pg_offset_format(src->system_id, src->o.slot, pos, out);
 }
 
 static int pg_ack(sl_source_t *src, const sl_pos_t *pos)

@@ -7,6 +7,7 @@
  *   pg_snapshot.c  the initial snapshot (exported snapshot + COPY)
  *   pg_spool.c     streamed in-progress transactions spooled to disk until commit
  *   pg_check.c     `sluice check` for PostgreSQL
+ *   pg_offsets.c   the offset record: a position as text and back
  *   pgoutput.c     the wire decoder, pgtypes.c the value converters
  *
  * Not a public header: nothing outside src/source/pg/ includes it.
@@ -185,6 +186,17 @@ int pg_encode_rel_schemas(sl_source_t *src, pg_rel_t *rel);
 
 /* pg_snapshot.c: runs the snapshot inside `snapshot_name` (exported by the slot). */
 int pg_snapshot_run(sl_source_t *src, const char *snapshot_name, uint64_t consistent_lsn);
+
+/* pg_offsets.c: the offset record (see the file's header for the format) */
+typedef struct pg_offset {
+    char system_id[32];
+    char slot[128];
+    uint64_t ack_lsn, txn_lsn;
+    int64_t index;
+    bool snapshot_done;
+} pg_offset_t;
+int pg_offset_format(const char *system_id, const char *slot, const sl_pos_t *pos, sl_buf_t *out);
+int pg_offset_parse(const char *text, pg_offset_t *out, char *errstr, size_t errstr_size);
 
 /* pg_check.c */
 int pg_check(const sl_conf_t *conf, FILE *report);
