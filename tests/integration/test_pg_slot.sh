@@ -85,4 +85,18 @@ echo "debezium.source.snapshot.mode=initial_only" >>"$conf"
 timeout 60 "$SLUICE_BIN" run -c "$conf" 2>"$TEST_TMP/only.err" && rc=0 || rc=$?
 assert_eq 0 "$rc" "initial_only exits 0 after the snapshot"
 assert_eq $((before + 2)) "$(jsonl_count "$out" 'r["value"]["op"]=="r"')" "initial_only emitted the 2 rows"
+
+# --- the server invalidated the slot (max_slot_wal_keep_size): a clear error, no silent restart
+sed -i '/^debezium.source.snapshot.mode=initial_only/d' "$conf"
+psql_c "ALTER SYSTEM SET max_slot_wal_keep_size = '1MB'" >/dev/null
+psql_c "SELECT pg_reload_conf()" >/dev/null
+for i in 1 2 3 4; do
+    psql_c "INSERT INTO other (pad) SELECT repeat('y', 200) FROM generate_series(1, 2000); SELECT pg_switch_wal();" >/dev/null
+done
+psql_c "CHECKPOINT" >/dev/null
+wait_for "[ \"\$(psql_c \"SELECT wal_status FROM pg_replication_slots WHERE slot_name = 'sluice_test'\")\" = lost ]" 20 \
+    || fail "could not get the slot invalidated: $(psql_c 'SELECT slot_name, wal_status, restart_lsn FROM pg_replication_slots')"
+err=$("$SLUICE_BIN" run -c "$conf" 2>&1) && rc=0 || rc=$?
+assert_eq 1 "$rc" "invalidated slot: exit 1"
+assert_contains "$err" "the replication slot was invalidated (wal_status=lost" "invalidated slot: message"
 t_done

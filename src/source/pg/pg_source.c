@@ -704,6 +704,47 @@ static int wait_input(sl_source_t *src, int timeout_ms)
     return SL_OK;
 }
 
+#define SLOT_HEALTH_INTERVAL_MS 60000
+
+/* Reports the slot's lag and WAL retention once a minute; warns while the server may
+ * remove WAL the slot still needs (wal_status "unreserved") and stops once it has
+ * (wal_status "lost": the slot can never deliver the missing changes). */
+static int check_slot_health(sl_source_t *src)
+{
+    const char *params[1] = {src->o.slot};
+    PGresult *r = PQexecParams(
+        src->meta,
+        "SELECT coalesce(wal_status, ''), pg_current_wal_lsn() - confirmed_flush_lsn, "
+        "safe_wal_size FROM pg_replication_slots WHERE slot_name = $1",
+        1, NULL, params, NULL, NULL, 0);
+    int rc = SL_OK;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+        const char *status = PQgetvalue(r, 0, 0);
+        double lag_mib = strtod(PQgetvalue(r, 0, 1), NULL) / 1048576.0;
+        bool limited = !PQgetisnull(r, 0, 2);
+        double safe_mib = limited ? strtod(PQgetvalue(r, 0, 2), NULL) / 1048576.0 : 0;
+        if (!strcmp(status, "lost")) {
+            pg_set_error(src, "replication slot \"%s\" was invalidated by the server "
+                              "(wal_status=lost, max_slot_wal_keep_size exceeded): changes were "
+                              "lost; take a new snapshot (snapshot.mode=when_needed)",
+                         src->o.slot);
+            rc = SL_ERR_POSITION;
+        } else if (!strcmp(status, "unreserved") || (limited && safe_mib < 64.0)) {
+            sl_warn("pg: slot \"%s\" lags %.1f MiB and the server may soon remove WAL it needs "
+                    "(wal_status=%s, safe_wal_size %.1f MiB; raise max_slot_wal_keep_size or "
+                    "speed up the sink)", src->o.slot, lag_mib, status, safe_mib);
+        } else {
+            sl_info("pg: slot \"%s\" lag %.1f MiB, wal_status %s%s", src->o.slot, lag_mib,
+                    status[0] ? status : "n/a", limited ? "" : ", no max_slot_wal_keep_size");
+        }
+    } else if (PQstatus(src->meta) != CONNECTION_OK) {
+        pg_set_error(src, "metadata connection lost: %s", pg_conn_error(src->meta));
+        rc = SL_ERR_CONN;
+    }
+    PQclear(r);
+    return rc;
+}
+
 /* One CopyData message of the replication stream: keepalive or XLogData. */
 static int handle_message(sl_source_t *src, const uint8_t *p, int n, int64_t *last_activity,
                           int64_t *hb_requested)
@@ -787,6 +828,7 @@ static int stream(sl_source_t *src, uint64_t start_lsn)
 
     unsigned since_housekeeping = 0;
     bool tried_read = false;
+    int64_t last_health = mono_ms();
     while (!atomic_load(&src->stop)) {
         /* Fast path. Status updates and heartbeats need the clock and a lock: look at them
          * every 64 messages and whenever the socket runs dry, not for every message. When
@@ -821,6 +863,11 @@ static int stream(sl_source_t *src, uint64_t start_lsn)
         bool moved = src->env.acked(src->env.opaque, &acked) && acked.ack_lsn > src->sent_acked_lsn;
         if (moved || t - src->last_status_ms >= src->o.status_interval_ms) {
             if ((rc = send_status(src, false)) != SL_OK)
+                break;
+        }
+        if (t - last_health >= SLOT_HEALTH_INTERVAL_MS) {
+            last_health = t;
+            if ((rc = check_slot_health(src)) != SL_OK)
                 break;
         }
         if (src->o.heartbeat_ms > 0 && !src->txn.active && !src->stream_xid &&
