@@ -23,9 +23,11 @@ PACKAGES=(
     postgresql-client-15  # psql, pg_recvlogical (reference tool for tests and benchmarks)
     time                  # /usr/bin/time -v (peak RSS in benchmarks)
     python3               # helpers in test and demo scripts
+    librdkafka-dev        # Kafka sink (producer) and rdkafka_mock.h, the mock cluster the tests run
+    kcat                  # a real Kafka client that consumes what the Kafka sink produced (tests)
 )
 # Not yet (later parts): mariadb-server (10.11), clickhouse, nats-server,
-# redis-server, librdkafka-dev, kcat.
+# redis-server.
 
 export DEBIAN_FRONTEND=noninteractive
 

@@ -46,13 +46,17 @@ typedef struct sl_sink_ops {
                          char *errstr, size_t errstr_size);
     /* `sluice check`: prints one line per prerequisite; returns the number of problems. */
     int (*check)(const sl_conf_t *conf, FILE *report);
-    /* `ev` is borrowed until its delivery report. SL_ERR_AGAIN: call flush/poll first. */
+    /* `ev` stays valid until its delivery report: the pipeline's ring holds a reference
+     * until then. A sink that keeps the event beyond the call may take its own reference
+     * (sl_event_ref) and drop it after reporting. SL_ERR_AGAIN: call flush/poll first. */
     SL_WUR int (*submit)(sl_sink_t *snk, sl_event_t *ev);
     /* Makes everything submitted durable; synchronous sinks report before returning. */
     SL_WUR int (*flush)(sl_sink_t *snk);
     /* Serves asynchronous delivery reports for up to timeout_ms. */
     int (*poll)(sl_sink_t *snk, int timeout_ms);
     const char *(*last_error)(const sl_sink_t *snk);
+    /* Releases everything; must not call on_delivery any more (the pipeline destroys the
+     * sink before its ring, so events still in flight are alive while it drains). */
     void (*destroy)(sl_sink_t *snk);
 } sl_sink_ops_t;
 
