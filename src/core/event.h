@@ -4,7 +4,7 @@
  * A source decodes a change, renders it (topic, key JSON, value JSON) and hands
  * the pipeline an sl_event_t. From then on the event is immutable and
  * reference-counted: the pipeline's transaction ring holds one reference until
- * the event is durable, each sink that is still delivering it holds another.
+ * the event is durable; a sink that keeps it past submit() may hold another.
  * Topic, key and value live inline in the same allocation (one malloc per
  * event).
  *
