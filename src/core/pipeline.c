@@ -26,6 +26,10 @@
  *     the previous flush was less than sluice.sink.flush.min.interval.ms ago;
  *     then it waits for that gap, so a stream of tiny transactions costs one
  *     fsync per gap, not one per transaction.
+ *  6. A sink that stores offsets itself (plugin.h: offset_load/flush_offset) gets,
+ *     with each flush, the position right after the last event it accepted (or a
+ *     marker that followed it); the file offset store is then not used, and acked is
+ *     published as soon as the flushed events are reported.
  *
  * States: RUNNING --(stop flag | source ended | fatal error)--> DRAINING
  *         --(queue empty, sink flushed, offsets stored)--> DONE
@@ -63,6 +67,11 @@ typedef struct pipeline {
 
     int delivery_err;
     char delivery_msg[512];
+
+    bool sink_offsets;  /* the sink stores positions with its data (invariant 6) */
+    sl_pos_t sink_pos;  /* position right after the last event the sink accepted */
+    bool sink_pos_set;
+    bool sink_pos_dirty; /* sink_pos moved since the last flush */
 
     pthread_t thread;
     int src_rc;
@@ -122,9 +131,17 @@ static void *source_main(void *arg)
     return NULL;
 }
 
-/* Writes the durable position to the offset store, then publishes it as acked. */
+/* Writes the durable position to the offset store, then publishes it as acked. A sink
+ * that stores offsets already holds it (invariant 6): only publish. */
 static int commit_offset(pipeline_t *p, const sl_pos_t *pos, char *errstr, size_t errstr_size)
 {
+    if (p->sink_offsets) {
+        pthread_mutex_lock(&p->ack_mu);
+        p->acked = *pos;
+        p->have_acked = true;
+        pthread_mutex_unlock(&p->ack_mu);
+        return SL_OK;
+    }
     sl_buf_t b = SL_BUF_INIT;
     int rc = p->sops->format_pos(p->src, pos, &b);
     if (rc == SL_OK && !sl_buf_ok(&b))
@@ -145,7 +162,20 @@ static int commit_offset(pipeline_t *p, const sl_pos_t *pos, char *errstr, size_
 
 static int flush_sink(pipeline_t *p, char *errstr, size_t errstr_size)
 {
-    int rc = p->kops->flush(p->snk);
+    int rc;
+    if (p->sink_offsets && p->sink_pos_set) {
+        sl_buf_t b = SL_BUF_INIT;
+        rc = p->sops->format_pos(p->src, &p->sink_pos, &b);
+        if (rc == SL_OK && !sl_buf_ok(&b))
+            rc = SL_ERR_NOMEM;
+        if (rc == SL_OK)
+            rc = p->kops->flush_offset(p->snk, b.data, b.len);
+        sl_buf_free(&b);
+        if (rc == SL_OK)
+            p->sink_pos_dirty = false;
+    } else {
+        rc = p->kops->flush(p->snk);
+    }
     if (rc != SL_OK) {
         const char *m = p->kops->last_error ? p->kops->last_error(p->snk) : NULL;
         snprintf(errstr, errstr_size, "sink %s: %s", p->kops->name,
@@ -189,14 +219,19 @@ int sl_pipeline_run(const sl_conf_t *conf, const sl_source_ops_t *sops, const sl
         snprintf(errstr, errstr_size, "out of memory");
         goto out;
     }
-    if ((rc = sl_offset_store_open(&p->os, offsets_path, errstr, errstr_size)) != SL_OK)
-        goto out;
-    if ((rc = sl_offset_store_load(p->os, &stored, errstr, errstr_size)) != SL_OK)
-        goto out;
-
     sl_sink_env_t kenv = {.on_delivery = on_delivery, .opaque = p};
     if ((rc = kops->create(&p->snk, conf, &kenv, errstr, errstr_size)) != SL_OK)
         goto out;
+    p->sink_offsets = kops->offset_load && kops->flush_offset;
+    if (p->sink_offsets) {
+        if ((rc = kops->offset_load(p->snk, &stored, errstr, errstr_size)) != SL_OK)
+            goto out;
+    } else {
+        if ((rc = sl_offset_store_open(&p->os, offsets_path, errstr, errstr_size)) != SL_OK)
+            goto out;
+        if ((rc = sl_offset_store_load(p->os, &stored, errstr, errstr_size)) != SL_OK)
+            goto out;
+    }
     sl_source_env_t senv = {.emit = env_emit,
                             .acked = env_acked,
                             .opaque = p,
@@ -249,6 +284,8 @@ int sl_pipeline_run(const sl_conf_t *conf, const sl_source_ops_t *sops, const sl
             }
             if (ev->kind != SL_EV_DATA) {
                 sl_txnring_done(p->ring, ev);
+                p->sink_pos = ev->pos; /* follows every event the sink accepted */
+                p->sink_pos_set = p->sink_pos_dirty = true;
                 continue;
             }
             int src_rc;
@@ -256,6 +293,10 @@ int sl_pipeline_run(const sl_conf_t *conf, const sl_source_ops_t *sops, const sl
                 if ((fatal = flush_sink(p, fatal_msg, sizeof fatal_msg)) != SL_OK)
                     break;
                 kops->poll(p->snk, 10);
+            }
+            if (fatal == SL_OK && src_rc == SL_OK) {
+                p->sink_pos = ev->pos;
+                p->sink_pos_set = p->sink_pos_dirty = true;
             }
             if (fatal == SL_OK && src_rc != SL_OK) {
                 fatal = src_rc;
@@ -272,7 +313,10 @@ int sl_pipeline_run(const sl_conf_t *conf, const sl_source_ops_t *sops, const sl
 
         int64_t t = now_ms();
         bool drained = sl_queue_len(p->q) == 0;
-        if (fatal == SL_OK && unflushed &&
+        /* a sink that stores offsets must also hear of progress made of markers alone */
+        bool marker_progress = p->sink_offsets && p->sink_pos_dirty && !unflushed &&
+                               (drained || t - last_flush >= flush_interval);
+        if (fatal == SL_OK && (unflushed || marker_progress) &&
             ((drained && t - last_flush >= flush_gap) || t - last_flush >= flush_interval ||
              unflushed_bytes >= FLUSH_BYTES || sl_txnring_len(p->ring) >= max_events ||
              sl_txnring_bytes(p->ring) >= max_inflight_bytes)) {
@@ -315,7 +359,7 @@ int sl_pipeline_run(const sl_conf_t *conf, const sl_source_ops_t *sops, const sl
         if (fatal != SL_OK && atomic_load(&p->src_finished))
             break;
         if (atomic_load(&p->src_finished) && sl_queue_is_done(p->q) && unflushed == 0 &&
-            sl_txnring_len(p->ring) == 0 && !dirty)
+            sl_txnring_len(p->ring) == 0 && !dirty && !(p->sink_offsets && p->sink_pos_dirty))
             break;
     }
 

@@ -58,6 +58,18 @@ typedef struct sl_sink_ops {
     /* Releases everything; must not call on_delivery any more (the pipeline destroys the
      * sink before its ring, so events still in flight are alive while it drains). */
     void (*destroy)(sl_sink_t *snk);
+
+    /* Optional, both or neither: a sink that stores the source position itself, in the
+     * same atomic unit as the events (a database transaction, a Kafka transaction). Then
+     * the file offset store is not used, and delivery is exactly-once:
+     *  - offset_load: the stored record (malloc'd, NULL when none), called once after
+     *    create() and before the source starts;
+     *  - flush_offset: like flush(), and the sink stores `offset` (the position right
+     *    after the last event submitted so far) atomically with everything it flushes;
+     *    called even when no event was submitted since the last flush, so that progress
+     *    made of markers alone (empty transactions, the snapshot's end) is stored too. */
+    SL_WUR int (*offset_load)(sl_sink_t *snk, char **text, char *errstr, size_t errstr_size);
+    SL_WUR int (*flush_offset)(sl_sink_t *snk, const char *offset, size_t offset_len);
 } sl_sink_ops_t;
 
 /* --- sources ------------------------------------------------------------- */
