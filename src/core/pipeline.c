@@ -224,9 +224,13 @@ int sl_pipeline_run(const sl_conf_t *conf, const sl_source_ops_t *sops, const sl
         goto out;
     p->sink_offsets = kops->offset_load && kops->flush_offset;
     if (p->sink_offsets) {
-        if ((rc = kops->offset_load(p->snk, &stored, errstr, errstr_size)) != SL_OK)
+        /* SL_ERR_UNSUPPORTED: this sink stores offsets only in some modes; not in this one */
+        rc = kops->offset_load(p->snk, &stored, errstr, errstr_size);
+        p->sink_offsets = rc != SL_ERR_UNSUPPORTED;
+        if (rc != SL_OK && rc != SL_ERR_UNSUPPORTED)
             goto out;
-    } else {
+    }
+    if (!p->sink_offsets) {
         if ((rc = sl_offset_store_open(&p->os, offsets_path, errstr, errstr_size)) != SL_OK)
             goto out;
         if ((rc = sl_offset_store_load(p->os, &stored, errstr, errstr_size)) != SL_OK)

@@ -63,7 +63,8 @@ typedef struct sl_sink_ops {
      * same atomic unit as the events (a database transaction, a Kafka transaction). Then
      * the file offset store is not used, and delivery is exactly-once:
      *  - offset_load: the stored record (malloc'd, NULL when none), called once after
-     *    create() and before the source starts;
+     *    create() and before the source starts; SL_ERR_UNSUPPORTED means "not in this
+     *    configuration" (e.g. Kafka without exactly-once): the file store is used then;
      *  - flush_offset: like flush(), and the sink stores `offset` (the position right
      *    after the last event submitted so far) atomically with everything it flushes;
      *    called even when no event was submitted since the last flush, so that progress
