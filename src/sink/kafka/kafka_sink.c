@@ -14,15 +14,33 @@
  * flush() waits until every submitted message has its report, at most
  * sluice.sink.kafka.flush.timeout.ms, and fails after that.
  *
+ * Exactly-once mode (sluice.sink.kafka.exactly.once=true), the model of Kafka
+ * Connect's KIP-618. The producer is transactional (transactional.id, default
+ * "sluice-<topic.prefix>"); create() calls init_transactions, which also fences a
+ * previous instance with the same id and aborts its open transaction. The source
+ * position lives in a compacted offsets topic keyed by the transactional id:
+ * offset_load() reads it back with a read_committed consumer, from the beginning to
+ * the end offsets (a small, bounded read), and keeps the newest record of our key.
+ * submit() begins a transaction lazily at the first event after a commit.
+ * flush_offset() waits for every data message of the transaction, produces the
+ * offset record inside it, waits for that too, then commits. Delivery reports of
+ * data messages are held back until then: the events are "delivered" only when the
+ * commit succeeded; on an abortable error the transaction is aborted and every held
+ * event is reported failed (the pipeline stops; a restart resumes from the last
+ * committed offset record), on a fatal error likewise.
+ *
  * Invariants:
  *  1. A report with SL_OK means the broker acknowledged the message with the
  *     configured acks (all in-sync replicas by default); librdkafka retries on
  *     its own first (message.timeout.ms / delivery.timeout.ms), and what it gives
  *     up on is reported as an error, which stops the pipeline before the
  *     position passes the event (restart re-sends it: at-least-once).
+ *     Exactly-once mode: SL_OK only after the transaction holding the message and
+ *     the offset record committed.
  *  2. `outstanding` counts submitted events without a report; every successful
  *     submit takes one event reference that the report (or destroy's purge)
- *     gives back, so librdkafka never points into a freed event.
+ *     gives back, so librdkafka never points into a freed event. In exactly-once
+ *     mode the reference moves from librdkafka's report to `held` until the commit.
  *  3. A failed submit (queue full: SL_ERR_AGAIN, or an error) produces no report.
  *  4. After a fatal producer error (idempotence broken, fenced) nothing more is
  *     produced: outstanding messages are purged and reported as failed, submit
@@ -31,9 +49,20 @@
  *  5. Producer properties that make librdkafka load code from disk
  *     (plugin.library.paths) are refused: a configuration must not turn into
  *     a way of running a shared library.
+ *  6. Exactly-once mode: within a Kafka transaction every data message is
+ *     acknowledged before the offset record is produced, and the offset record
+ *     before the commit is sent. On a real cluster the commit alone makes them
+ *     atomic; the order also keeps the log of librdkafka's mock cluster (which
+ *     neither writes commit markers nor hides aborted data) consistent for the
+ *     tests: an offset record is never in a log before the data it covers.
+ *
+ * States (exactly-once mode):
+ *   IDLE --submit: begin_transaction--> IN_TXN --flush_offset: commit--> IDLE
+ *   IN_TXN --abortable error: abort_transaction, held reported failed--> IDLE
+ *   any --fatal error--> FATAL (submit fails; the pipeline stops)
  *
  * References: librdkafka rdkafka.h (producev, dr_msg_cb, flush, purge, fatal
- * errors) and CONFIGURATION.md of librdkafka.
+ * errors, transactional API) and CONFIGURATION.md of librdkafka; KIP-98 and KIP-618.
  */
 #include <librdkafka/rdkafka.h>
 #include <stdbool.h>
@@ -60,6 +89,7 @@ typedef struct topic_slot {
 
 struct sl_sink {
     sl_sink_env_t env;
+    const sl_conf_t *conf;
     rd_kafka_t *rk;
     int64_t flush_timeout_ms;
     bool headers;
@@ -69,6 +99,19 @@ struct sl_sink {
     topic_slot_t *topics; /* open addressing, at most half full */
     size_t ntopics, topics_size;
     char err[512];
+
+    /* exactly-once mode */
+    bool eos;
+    bool in_txn;
+    char *txn_id;        /* transactional.id, also the offset record's key */
+    char *offsets_topic; /* compacted, keyed by txn_id */
+    rd_kafka_topic_t *offsets_rkt;
+    sl_event_t **held; /* acknowledged, waiting for the commit (invariant 2) */
+    size_t nheld, held_size;
+    int txn_err;        /* first failed delivery of the open transaction */
+    int offset_dr;      /* offset record: 0 in flight, 1 acknowledged, -1 failed */
+    char txn_label[48]; /* "<instance>.<n>": header __sluice.txn with headers=true */
+    uint64_t instance, txn_seq;
 };
 
 static int64_t now_ms(void)
@@ -127,6 +170,14 @@ static void conf_set_one(void *ud, const char *subkey, const char *value)
         snprintf(cb->errstr, cb->errstr_size,
                  "%s: %s: refused: this property makes librdkafka load code from disk "
                  "(remove it; plugins are not supported)",
+                 origin, full);
+        return;
+    }
+    if (strcmp(subkey, "transactional.id") == 0) {
+        cb->rc = SL_ERR_CONFIG;
+        snprintf(cb->errstr, cb->errstr_size,
+                 "%s: %s: set sluice.sink.kafka.exactly.once=true and "
+                 "sluice.sink.kafka.transactional.id instead (sluice drives the transactions)",
                  origin, full);
         return;
     }
@@ -196,10 +247,40 @@ static int sl_err_of(rd_kafka_resp_err_t e)
 static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     sl_sink_t *snk = opaque;
+    if (snk && m->_private == &snk->offset_dr) { /* the offset record (exactly-once) */
+        snk->offset_dr = m->err ? -1 : 1;
+        if (m->err && !snk->fatal)
+            snprintf(snk->err, sizeof snk->err,
+                     "offset record to topic \"%s\" not delivered: %s (%s)",
+                     rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err),
+                     rd_kafka_err2name(m->err));
+        return;
+    }
     sl_event_t *ev = m->_private;
     if (!snk || !ev)
         return;
     snk->outstanding--;
+    if (snk->eos && !snk->closing && !m->err) {
+        /* held until the transaction commits (invariant 1) */
+        if (snk->nheld == snk->held_size) {
+            size_t nsize = snk->held_size ? snk->held_size * 2 : 1024;
+            sl_event_t **nh = realloc(snk->held, nsize * sizeof *nh);
+            if (nh) {
+                snk->held = nh;
+                snk->held_size = nsize;
+            }
+        }
+        if (snk->nheld < snk->held_size) {
+            snk->held[snk->nheld++] = ev; /* the reference moves to `held` */
+            return;
+        }
+        snprintf(snk->err, sizeof snk->err, "out of memory holding delivery reports");
+        if (snk->txn_err == SL_OK)
+            snk->txn_err = SL_ERR_NOMEM;
+        snk->env.on_delivery(snk->env.opaque, ev, SL_ERR_NOMEM);
+        sl_event_unref(ev);
+        return;
+    }
     if (!snk->closing) {
         int err = SL_OK;
         if (m->err) {
@@ -209,6 +290,8 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
                          "message to topic \"%s\" partition %d not delivered: %s (%s)",
                          rd_kafka_topic_name(m->rkt), (int)m->partition, rd_kafka_err2str(m->err),
                          rd_kafka_err2name(m->err));
+            if (snk->eos && snk->txn_err == SL_OK)
+                snk->txn_err = err; /* the transaction is aborted, not committed */
         }
         snk->env.on_delivery(snk->env.opaque, ev, err);
     }
@@ -241,6 +324,12 @@ static int build_conf(const sl_conf_t *conf, sl_sink_t *snk, rd_kafka_conf_t **o
     if (cb.rc != SL_OK) {
         rd_kafka_conf_destroy(kc);
         return cb.rc;
+    }
+    if (snk && snk->eos &&
+        rd_kafka_conf_set(kc, "transactional.id", snk->txn_id, e, sizeof e) != RD_KAFKA_CONF_OK) {
+        snprintf(errstr, errstr_size, "kafka sink: sluice.sink.kafka.transactional.id: %s", e);
+        rd_kafka_conf_destroy(kc);
+        return SL_ERR_CONFIG;
     }
     rd_kafka_conf_set_opaque(kc, snk);
     rd_kafka_conf_set_log_cb(kc, log_cb);
@@ -329,6 +418,95 @@ static rd_kafka_topic_t *topic_get(sl_sink_t *snk, const char *name, size_t len)
     return rkt;
 }
 
+/* ---------- exactly-once: transactions ---------- */
+
+/* Reports every held event with `err` (SL_OK: committed) and gives back its reference. */
+static void held_report(sl_sink_t *snk, int err)
+{
+    for (size_t i = 0; i < snk->nheld; i++) {
+        if (!snk->closing)
+            snk->env.on_delivery(snk->env.opaque, snk->held[i], err);
+        sl_event_unref(snk->held[i]);
+    }
+    snk->nheld = 0;
+}
+
+/* Keeps a transactional API error in snk->err; marks the producer dead if it is fatal. */
+static int txn_error(sl_sink_t *snk, const char *what, rd_kafka_error_t *e)
+{
+    bool fatal = rd_kafka_error_is_fatal(e);
+    if (!snk->fatal)
+        snprintf(snk->err, sizeof snk->err, "%s: %s (%s)%s", what, rd_kafka_error_string(e),
+                 rd_kafka_error_name(e),
+                 fatal ? "; fatal for this producer (restart sluice: it resumes from the last "
+                         "committed offset record)"
+                       : "");
+    if (fatal)
+        snk->fatal = true;
+    rd_kafka_error_destroy(e);
+    return SL_ERR_SERVER;
+}
+
+static int txn_begin(sl_sink_t *snk)
+{
+    rd_kafka_error_t *e = rd_kafka_begin_transaction(snk->rk);
+    if (e)
+        return txn_error(snk, "could not begin a Kafka transaction", e);
+    snk->in_txn = true;
+    snk->txn_err = SL_OK;
+    snprintf(snk->txn_label, sizeof snk->txn_label, "%016llx.%llu",
+             (unsigned long long)snk->instance, (unsigned long long)++snk->txn_seq);
+    return SL_OK;
+}
+
+/* Aborts the open transaction; every held event is reported failed with `err`. */
+static void txn_abort(sl_sink_t *snk, int err)
+{
+    if (snk->in_txn && !snk->fatal) {
+        rd_kafka_error_t *e = rd_kafka_abort_transaction(snk->rk, (int)snk->flush_timeout_ms);
+        if (e) {
+            sl_warn("kafka sink: aborting the transaction failed: %s (%s); the coordinator "
+                    "aborts it when sluice restarts",
+                    rd_kafka_error_string(e), rd_kafka_error_name(e));
+            if (rd_kafka_error_is_fatal(e))
+                snk->fatal = true;
+            rd_kafka_error_destroy(e);
+        }
+    }
+    snk->in_txn = false;
+    snk->txn_err = SL_OK;
+    held_report(snk, err);
+}
+
+static int txn_commit(sl_sink_t *snk)
+{
+    int64_t deadline = now_ms() + snk->flush_timeout_ms;
+    for (;;) {
+        int64_t left = deadline - now_ms();
+        rd_kafka_error_t *e = rd_kafka_commit_transaction(snk->rk, left > 0 ? (int)left : 1);
+        if (!e) {
+            snk->in_txn = false;
+            held_report(snk, SL_OK);
+            return SL_OK;
+        }
+        if (rd_kafka_error_is_retriable(e) && now_ms() < deadline) {
+            rd_kafka_error_destroy(e);
+            continue;
+        }
+        bool abortable = rd_kafka_error_txn_requires_abort(e);
+        int rc = txn_error(snk, "could not commit the Kafka transaction", e);
+        if (abortable) {
+            txn_abort(snk, rc);
+        } else {
+            /* fatal, or still unknown at the deadline: nothing is reported delivered; a
+             * restart's init_transactions completes or aborts it, offset_load tells which */
+            snk->in_txn = false;
+            held_report(snk, rc);
+        }
+        return rc;
+    }
+}
+
 /* ---------- the vtable ---------- */
 
 static void kafka_destroy(sl_sink_t *snk)
@@ -348,6 +526,12 @@ static void kafka_destroy(sl_sink_t *snk)
         int64_t deadline = now_ms() + DESTROY_DRAIN_MS;
         while (snk->outstanding && now_ms() < deadline)
             rd_kafka_poll(snk->rk, 10);
+        if (snk->eos && snk->in_txn && !snk->fatal) {
+            rd_kafka_error_t *e = rd_kafka_abort_transaction(snk->rk, DESTROY_DRAIN_MS);
+            if (e)
+                rd_kafka_error_destroy(e);
+        }
+        held_report(snk, SL_ERR_STOPPED); /* closing: references only */
     }
     for (size_t i = 0; i < snk->topics_size; i++)
         if (snk->topics[i].name) {
@@ -355,8 +539,13 @@ static void kafka_destroy(sl_sink_t *snk)
             free(snk->topics[i].name);
         }
     free(snk->topics);
+    if (snk->offsets_rkt)
+        rd_kafka_topic_destroy(snk->offsets_rkt);
     if (snk->rk)
         rd_kafka_destroy(snk->rk);
+    free(snk->held);
+    free(snk->txn_id);
+    free(snk->offsets_topic);
     free(snk);
 }
 
@@ -375,6 +564,20 @@ static void warn_weak_settings(const sl_conf_t *conf)
                 "reorder messages of a partition");
 }
 
+/* "<prefix><topic.prefix>" or the configured value; NULL on out of memory. */
+static char *name_or_default(const sl_conf_t *conf, const char *key, const char *prefix)
+{
+    const char *v = sl_conf_str(conf, key);
+    if (v && *v)
+        return strdup(v);
+    const char *tp = sl_conf_str(conf, "debezium.source.topic.prefix");
+    size_t n = strlen(prefix) + (tp ? strlen(tp) : 0) + 1;
+    char *s = malloc(n);
+    if (s)
+        snprintf(s, n, "%s%s", prefix, tp ? tp : "");
+    return s;
+}
+
 static int kafka_create(sl_sink_t **out, const sl_conf_t *conf, const sl_sink_env_t *env,
                         char *errstr, size_t errstr_size)
 {
@@ -384,14 +587,61 @@ static int kafka_create(sl_sink_t **out, const sl_conf_t *conf, const sl_sink_en
         return SL_ERR_NOMEM;
     }
     snk->env = *env;
+    snk->conf = conf;
     snk->flush_timeout_ms = sl_conf_int(conf, "sluice.sink.kafka.flush.timeout.ms");
     snk->headers = sl_conf_bool(conf, "sluice.sink.kafka.headers");
-    int rc = new_producer(conf, snk, &snk->rk, false, errstr, errstr_size);
-    if (rc != SL_OK) {
-        free(snk);
+    snk->eos = sl_conf_bool(conf, "sluice.sink.kafka.exactly.once");
+    int rc;
+    if (snk->eos) {
+        const char *idem = sl_conf_str(conf, PRODUCER_PREFIX "enable.idempotence");
+        if (idem && strcasecmp(idem, "false") == 0) {
+            snprintf(errstr, errstr_size,
+                     "%s: " PRODUCER_PREFIX "enable.idempotence=false contradicts "
+                     "sluice.sink.kafka.exactly.once=true (transactions need idempotence)",
+                     sl_conf_origin(conf, PRODUCER_PREFIX "enable.idempotence"));
+            free(snk);
+            return SL_ERR_CONFIG;
+        }
+        snk->txn_id = name_or_default(conf, "sluice.sink.kafka.transactional.id", "sluice-");
+        snk->offsets_topic =
+            name_or_default(conf, "sluice.sink.kafka.offsets.topic", "sluice-offsets-");
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        snk->instance = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+        if (!snk->txn_id || !snk->offsets_topic) {
+            snprintf(errstr, errstr_size, "out of memory");
+            kafka_destroy(snk);
+            return SL_ERR_NOMEM;
+        }
+    }
+    if ((rc = new_producer(conf, snk, &snk->rk, false, errstr, errstr_size)) != SL_OK) {
+        kafka_destroy(snk);
         return rc;
     }
     warn_weak_settings(conf);
+    if (snk->eos) {
+        /* Fences an older instance with the same transactional.id and completes or aborts
+         * its open transaction, so that offset_load reads a settled offsets topic. */
+        rd_kafka_error_t *e = rd_kafka_init_transactions(snk->rk, (int)snk->flush_timeout_ms);
+        if (e) {
+            snprintf(errstr, errstr_size,
+                     "kafka sink: could not initialize transactions (transactional.id \"%s\") "
+                     "on %s: %s (%s)",
+                     snk->txn_id, sl_conf_str(conf, PRODUCER_PREFIX "bootstrap.servers"),
+                     rd_kafka_error_string(e), rd_kafka_error_name(e));
+            rd_kafka_error_destroy(e);
+            kafka_destroy(snk);
+            return SL_ERR_CONN;
+        }
+        if (!(snk->offsets_rkt = rd_kafka_topic_new(snk->rk, snk->offsets_topic, NULL))) {
+            snprintf(errstr, errstr_size, "kafka sink: offsets topic \"%s\": %s",
+                     snk->offsets_topic, rd_kafka_err2str(rd_kafka_last_error()));
+            kafka_destroy(snk);
+            return SL_ERR_CONFIG;
+        }
+        sl_info("kafka sink: exactly-once: transactional.id \"%s\", offsets topic \"%s\"",
+                snk->txn_id, snk->offsets_topic);
+    }
     sl_info("kafka sink: producer for %s",
             sl_conf_str(conf, PRODUCER_PREFIX "bootstrap.servers"));
     *out = snk;
@@ -402,30 +652,42 @@ static int kafka_submit(sl_sink_t *snk, sl_event_t *ev)
 {
     if (snk->fatal)
         return SL_ERR_SERVER;
+    if (snk->eos && !snk->in_txn) {
+        int rc = txn_begin(snk);
+        if (rc != SL_OK)
+            return rc;
+    }
     rd_kafka_topic_t *rkt = topic_get(snk, ev->topic, ev->topic_len);
     if (!rkt)
         return SL_ERR_NOMEM;
     sl_event_ref(ev);
     /* msgflags 0: librdkafka points at ev->value until the report (no copy, no free);
-     * the key is always copied by librdkafka. */
-    rd_kafka_resp_err_t e;
-    if (snk->headers && ev->op)
-        e = rd_kafka_producev(snk->rk, RD_KAFKA_V_RKT(rkt),
-                              RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA), RD_KAFKA_V_MSGFLAGS(0),
-                              RD_KAFKA_V_KEY(ev->key, ev->key ? ev->key_len : 0),
-                              RD_KAFKA_V_VALUE((void *)ev->value, ev->value ? ev->value_len : 0),
-                              RD_KAFKA_V_HEADER("__op", &ev->op, 1), RD_KAFKA_V_OPAQUE(ev),
-                              RD_KAFKA_V_END);
-    else
-        e = rd_kafka_producev(snk->rk, RD_KAFKA_V_RKT(rkt),
-                              RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA), RD_KAFKA_V_MSGFLAGS(0),
-                              RD_KAFKA_V_KEY(ev->key, ev->key ? ev->key_len : 0),
-                              RD_KAFKA_V_VALUE((void *)ev->value, ev->value ? ev->value_len : 0),
-                              RD_KAFKA_V_OPAQUE(ev), RD_KAFKA_V_END);
-    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+     * the key and headers are always copied by librdkafka. */
+    rd_kafka_vu_t vu[8];
+    size_t n = 0;
+    vu[n].vtype = RD_KAFKA_VTYPE_RKT, vu[n++].u.rkt = rkt;
+    vu[n].vtype = RD_KAFKA_VTYPE_PARTITION, vu[n++].u.i32 = RD_KAFKA_PARTITION_UA;
+    vu[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS, vu[n++].u.i = 0;
+    vu[n].vtype = RD_KAFKA_VTYPE_KEY, vu[n].u.mem.ptr = (void *)ev->key,
+    vu[n++].u.mem.size = ev->key ? ev->key_len : 0;
+    vu[n].vtype = RD_KAFKA_VTYPE_VALUE, vu[n].u.mem.ptr = (void *)ev->value,
+    vu[n++].u.mem.size = ev->value ? ev->value_len : 0;
+    vu[n].vtype = RD_KAFKA_VTYPE_OPAQUE, vu[n++].u.ptr = ev;
+    if (snk->headers && ev->op) {
+        vu[n].vtype = RD_KAFKA_VTYPE_HEADER, vu[n].u.header.name = "__op",
+        vu[n].u.header.val = &ev->op, vu[n++].u.header.size = 1;
+    }
+    if (snk->headers && snk->eos) { /* which Kafka transaction wrote it (tests, audits) */
+        vu[n].vtype = RD_KAFKA_VTYPE_HEADER, vu[n].u.header.name = "__sluice.txn",
+        vu[n].u.header.val = snk->txn_label, vu[n++].u.header.size = strlen(snk->txn_label);
+    }
+    rd_kafka_error_t *err = rd_kafka_produceva(snk->rk, vu, n);
+    if (!err) {
         snk->outstanding++;
         return SL_OK;
     }
+    rd_kafka_resp_err_t e = rd_kafka_error_code(err);
+    rd_kafka_error_destroy(err);
     sl_event_unref(ev); /* no report will come (invariant 3) */
     if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL)
         return SL_ERR_AGAIN;
@@ -441,17 +703,19 @@ static int fail_fatal(sl_sink_t *snk)
     int64_t deadline = now_ms() + DESTROY_DRAIN_MS;
     while (snk->outstanding && now_ms() < deadline)
         rd_kafka_poll(snk->rk, 10);
+    held_report(snk, SL_ERR_SERVER);
+    snk->in_txn = false;
     return SL_ERR_SERVER;
 }
 
-static int kafka_flush(sl_sink_t *snk)
+/* Waits until every submitted message has its report (and, if `offset_dr`, the offset
+ * record too), at most flush.timeout.ms. */
+static int wait_reports(sl_sink_t *snk, bool offset_dr)
 {
-    if (snk->fatal)
-        return fail_fatal(snk);
     int64_t deadline = now_ms() + snk->flush_timeout_ms;
     /* rd_kafka_flush sends at once (ignores linger.ms) and serves delivery reports;
      * slices so that our own count, not librdkafka's wider outq_len, decides. */
-    while (snk->outstanding && !snk->fatal) {
+    while ((snk->outstanding || (offset_dr && snk->offset_dr == 0)) && !snk->fatal) {
         int64_t left = deadline - now_ms();
         if (left <= 0)
             break;
@@ -459,26 +723,248 @@ static int kafka_flush(sl_sink_t *snk)
     }
     if (snk->fatal)
         return fail_fatal(snk);
-    if (snk->outstanding) {
+    if (snk->outstanding || (offset_dr && snk->offset_dr == 0)) {
         snprintf(snk->err, sizeof snk->err,
                  "%zu messages not acknowledged by the brokers within %lld ms "
                  "(sluice.sink.kafka.flush.timeout.ms); are the brokers reachable?",
-                 snk->outstanding, (long long)snk->flush_timeout_ms);
+                 snk->outstanding + (offset_dr && snk->offset_dr == 0),
+                 (long long)snk->flush_timeout_ms);
         return SL_ERR_CONN;
     }
     return SL_OK;
 }
 
+/* Exactly-once mode: data only becomes "delivered" with flush_offset's commit, so a
+ * plain flush (the pipeline's, when no position is known yet) only waits for acks. */
+static int kafka_flush(sl_sink_t *snk)
+{
+    if (snk->fatal)
+        return fail_fatal(snk);
+    return wait_reports(snk, false);
+}
+
+static int kafka_flush_offset(sl_sink_t *snk, const char *offset, size_t offset_len)
+{
+    if (snk->fatal)
+        return fail_fatal(snk);
+    int rc = SL_OK;
+    if (!snk->in_txn && (rc = txn_begin(snk)) != SL_OK) /* progress made of markers alone */
+        return snk->fatal ? fail_fatal(snk) : rc;
+    /* invariant 6: the data, then the offset record, then the commit */
+    rc = wait_reports(snk, false);
+    if (rc == SL_OK && snk->txn_err == SL_OK) {
+        snk->offset_dr = 0;
+        rd_kafka_vu_t vu[7];
+        size_t n = 0;
+        vu[n].vtype = RD_KAFKA_VTYPE_RKT, vu[n++].u.rkt = snk->offsets_rkt;
+        vu[n].vtype = RD_KAFKA_VTYPE_PARTITION, vu[n++].u.i32 = RD_KAFKA_PARTITION_UA;
+        vu[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS, vu[n++].u.i = RD_KAFKA_MSG_F_COPY;
+        vu[n].vtype = RD_KAFKA_VTYPE_KEY, vu[n].u.mem.ptr = snk->txn_id,
+        vu[n++].u.mem.size = strlen(snk->txn_id);
+        vu[n].vtype = RD_KAFKA_VTYPE_VALUE, vu[n].u.mem.ptr = (void *)offset,
+        vu[n++].u.mem.size = offset_len;
+        vu[n].vtype = RD_KAFKA_VTYPE_OPAQUE, vu[n++].u.ptr = &snk->offset_dr;
+        vu[n].vtype = RD_KAFKA_VTYPE_HEADER, vu[n].u.header.name = "__sluice.txn",
+        vu[n].u.header.val = snk->txn_label, vu[n++].u.header.size = strlen(snk->txn_label);
+        rd_kafka_error_t *e = rd_kafka_produceva(snk->rk, vu, n);
+        if (e) {
+            rc = txn_error(snk, "could not produce the offset record", e);
+        } else {
+            rc = wait_reports(snk, true);
+            if (rc == SL_OK && snk->offset_dr < 0)
+                rc = SL_ERR_SERVER;
+        }
+    }
+    if (snk->fatal)
+        return fail_fatal(snk);
+    if (rc == SL_OK && snk->txn_err != SL_OK)
+        rc = snk->txn_err; /* snk->err already says which message failed */
+    if (rc != SL_OK) {
+        txn_abort(snk, rc);
+        return rc;
+    }
+    rc = txn_commit(snk);
+    return snk->fatal ? fail_fatal(snk) : rc;
+}
+
+/* ---------- exactly-once: reading the offset back ---------- */
+
+/* Connection keys of the producer that the offsets consumer needs too. */
+static bool consumer_key(const char *subkey)
+{
+    static const char *const prefixes[] = {
+        "bootstrap.servers", "metadata.broker.list", "security.protocol", "sasl.", "ssl.",
+        "socket.",           "broker.",              "client.",           "api.version",
+        "enable.ssl",        "reconnect.",           "retry.backoff",     "debug",
+    };
+    for (size_t i = 0; i < N(prefixes); i++)
+        if (strncmp(subkey, prefixes[i], strlen(prefixes[i])) == 0)
+            return true;
+    return false;
+}
+
+static void consumer_set_one(void *ud, const char *subkey, const char *value)
+{
+    struct conf_build *cb = ud;
+    char e[256];
+    if (cb->rc != SL_OK || !consumer_key(subkey) || in_list(refused, subkey))
+        return;
+    if (rd_kafka_conf_set(cb->kc, subkey, value, e, sizeof e) != RD_KAFKA_CONF_OK) {
+        cb->rc = SL_ERR_CONFIG;
+        snprintf(cb->errstr, cb->errstr_size, "%s%s: %s", PRODUCER_PREFIX, subkey, e);
+    }
+}
+
+static rd_kafka_t *offsets_consumer(sl_sink_t *snk, char *errstr, size_t errstr_size)
+{
+    rd_kafka_conf_t *kc = rd_kafka_conf_new();
+    char e[512];
+    static const char *const settings[][2] = {
+        {"isolation.level", "read_committed"}, {"enable.partition.eof", "true"},
+        {"enable.auto.commit", "false"},       {"auto.offset.reset", "earliest"},
+        {"client.id", "sluice-offsets"},
+        /* assign() needs a group handle; nothing is ever committed or joined */
+        {"group.id", "sluice-offsets-reader"},
+    };
+    struct conf_build cb = {snk->conf, kc, true, SL_OK, errstr, errstr_size};
+    sl_conf_foreach_prefix(snk->conf, PRODUCER_PREFIX, consumer_set_one, &cb);
+    for (size_t i = 0; cb.rc == SL_OK && i < N(settings); i++)
+        if (rd_kafka_conf_set(kc, settings[i][0], settings[i][1], e, sizeof e) !=
+            RD_KAFKA_CONF_OK) {
+            cb.rc = SL_ERR_CONFIG;
+            snprintf(errstr, errstr_size, "kafka sink: offsets consumer: %s", e);
+        }
+    if (cb.rc != SL_OK) {
+        rd_kafka_conf_destroy(kc);
+        return NULL;
+    }
+    rd_kafka_conf_set_log_cb(kc, log_cb);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, e, sizeof e);
+    if (!rk) {
+        rd_kafka_conf_destroy(kc);
+        snprintf(errstr, errstr_size, "kafka sink: offsets consumer: %s", e);
+    }
+    return rk;
+}
+
+/* Normal mode: SL_ERR_UNSUPPORTED, and the pipeline uses its file offset store. */
+static int kafka_offset_load(sl_sink_t *snk, char **text, char *errstr, size_t errstr_size)
+{
+    *text = NULL;
+    if (!snk->eos)
+        return SL_ERR_UNSUPPORTED;
+    rd_kafka_t *rk = offsets_consumer(snk, errstr, errstr_size);
+    if (!rk)
+        return SL_ERR_CONFIG;
+    int rc = SL_OK;
+    char *best = NULL;
+    bool *eof = NULL;
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, snk->offsets_topic, NULL);
+    rd_kafka_resp_err_t e =
+        rkt ? rd_kafka_metadata(rk, 0, rkt, &md, (int)snk->flush_timeout_ms) : rd_kafka_last_error();
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        snprintf(errstr, errstr_size, "kafka sink: offsets topic \"%s\": no metadata: %s",
+                 snk->offsets_topic, rd_kafka_err2str(e));
+        rc = SL_ERR_CONN;
+        goto out;
+    }
+    if (md->topic_cnt != 1 || md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+        md->topics[0].partition_cnt == 0) {
+        sl_info("kafka sink: offsets topic \"%s\" does not exist yet: no stored offset",
+                snk->offsets_topic);
+        goto out;
+    }
+    if (md->topics[0].err) {
+        snprintf(errstr, errstr_size, "kafka sink: offsets topic \"%s\": %s", snk->offsets_topic,
+                 rd_kafka_err2str(md->topics[0].err));
+        rc = SL_ERR_SERVER;
+        goto out;
+    }
+    int np = md->topics[0].partition_cnt;
+    parts = rd_kafka_topic_partition_list_new(np);
+    eof = calloc((size_t)np, sizeof *eof);
+    if (!parts || !eof) {
+        snprintf(errstr, errstr_size, "out of memory");
+        rc = SL_ERR_NOMEM;
+        goto out;
+    }
+    for (int i = 0; i < np; i++)
+        rd_kafka_topic_partition_list_add(parts, snk->offsets_topic, md->topics[0].partitions[i].id)
+            ->offset = RD_KAFKA_OFFSET_BEGINNING;
+    if ((e = rd_kafka_assign(rk, parts)) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        snprintf(errstr, errstr_size, "kafka sink: offsets topic \"%s\": %s", snk->offsets_topic,
+                 rd_kafka_err2str(e));
+        rc = SL_ERR_SERVER;
+        goto out;
+    }
+    /* From the beginning to the (last stable) end of every partition: the topic is
+     * compacted and holds one record per transactional id, so this read is small. */
+    int left = np;
+    char last_err[256] = "";
+    size_t idlen = strlen(snk->txn_id);
+    int64_t deadline = now_ms() + snk->flush_timeout_ms;
+    while (left > 0 && now_ms() < deadline) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+        if (!m)
+            continue;
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            for (int i = 0; i < np; i++)
+                if (md->topics[0].partitions[i].id == m->partition && !eof[i]) {
+                    eof[i] = true;
+                    left--;
+                }
+        } else if (m->err) {
+            snprintf(last_err, sizeof last_err, "%s", rd_kafka_message_errstr(m));
+        } else if (m->key_len == idlen && memcmp(m->key, snk->txn_id, idlen) == 0) {
+            free(best); /* newest wins; a null value (tombstone) means "none" */
+            best = m->payload ? strndup(m->payload, m->len) : NULL;
+            if (m->payload && !best) {
+                rd_kafka_message_destroy(m);
+                snprintf(errstr, errstr_size, "out of memory");
+                rc = SL_ERR_NOMEM;
+                goto out;
+            }
+        }
+        rd_kafka_message_destroy(m);
+    }
+    if (left > 0) {
+        snprintf(errstr, errstr_size,
+                 "kafka sink: could not read the offsets topic \"%s\" to its end within %lld ms "
+                 "(sluice.sink.kafka.flush.timeout.ms)%s%s",
+                 snk->offsets_topic, (long long)snk->flush_timeout_ms, *last_err ? ": " : "",
+                 last_err);
+        rc = SL_ERR_CONN;
+        goto out;
+    }
+    sl_info("kafka sink: offsets topic \"%s\": %s", snk->offsets_topic,
+            best ? "resuming from the stored offset" : "no stored offset");
+    *text = best;
+    best = NULL;
+out:
+    free(best);
+    free(eof);
+    if (parts)
+        rd_kafka_topic_partition_list_destroy(parts);
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    if (rkt)
+        rd_kafka_topic_destroy(rkt);
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
 static int kafka_poll(sl_sink_t *snk, int timeout_ms)
 {
     int n = rd_kafka_poll(snk->rk, timeout_ms);
-    if (snk->fatal && snk->outstanding)
+    if (snk->fatal && (snk->outstanding || snk->nheld))
         (void)fail_fatal(snk);
     return n;
 }
 
 static const char *kafka_last_error(const sl_sink_t *snk) { return snk->err; }
-
 static int kafka_check(const sl_conf_t *conf, FILE *report)
 {
     char errstr[512];
@@ -518,7 +1004,19 @@ static const sl_prop_def_t kafka_defs[] = {
      "that the pipeline stops with an error (the position never advances without acks) and a "
      "restart re-sends from the last durable position."},
     {"sluice.sink.kafka.headers", SL_PT_BOOL, "false", NULL, 0, 0, 0,
-     "Add a header __op (c, u, d, r, t, m) to each message (tombstones have none)."},
+     "Add a header __op (c, u, d, r, t, m) to each message (tombstones have none); in "
+     "exactly-once mode also __sluice.txn, the Kafka transaction that wrote the message."},
+    {"sluice.sink.kafka.exactly.once", SL_PT_BOOL, "false", NULL, 0, 0, 0,
+     "Exactly-once delivery for read_committed consumers: a transactional producer writes the "
+     "events and the source offset (to sluice.sink.kafka.offsets.topic) in one Kafka "
+     "transaction per flush, and on start the offset is read back from that topic instead of "
+     "debezium.source.offset.storage.file.filename."},
+    {"sluice.sink.kafka.transactional.id", SL_PT_STRING, NULL, NULL, 0, 0, 0,
+     "Exactly-once mode: the producer's transactional.id (default sluice-<topic.prefix>). "
+     "Only one running sluice may use it: a new one fences the old."},
+    {"sluice.sink.kafka.offsets.topic", SL_PT_STRING, NULL, NULL, 0, 0, 0,
+     "Exactly-once mode: the topic holding source offsets, keyed by transactional.id (default "
+     "sluice-offsets-<topic.prefix>). Create it with cleanup.policy=compact."},
 };
 static const sl_prop_table_t kafka_props = {"sink.kafka", "Sink: kafka", kafka_defs,
                                             N(kafka_defs)};
@@ -534,4 +1032,7 @@ const sl_sink_ops_t sl_sink_kafka = {
     .poll = kafka_poll,
     .last_error = kafka_last_error,
     .destroy = kafka_destroy,
+    /* present in both modes; offset_load answers SL_ERR_UNSUPPORTED in normal mode */
+    .offset_load = kafka_offset_load,
+    .flush_offset = kafka_flush_offset,
 };
