@@ -25,6 +25,7 @@ PACKAGES=(
     python3               # helpers in test and demo scripts
     librdkafka-dev        # Kafka sink (producer) and rdkafka_mock.h, the mock cluster the tests run
     kcat                  # a real Kafka client that consumes what the Kafka sink produced (tests)
+    libjansson-dev        # JSON parsing: the jdbc sink reads event keys/values (schema + payload)
 )
 # Not yet (later parts): mariadb-server (10.11), clickhouse, nats-server,
 # redis-server.

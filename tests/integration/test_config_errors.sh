@@ -38,7 +38,7 @@ expect_config 'debezium.source.tombstones.on.delete=yes' \
 expect_config 'debezium.source.table.include.list=public.(a' \
     "$cfg:9: debezium.source.table.include.list: invalid regular expression 'public.(a': unmatched ( or \\("
 expect_config 'debezium.sink.type=kafkaa' \
-    "$cfg:9: debezium.sink.type: unknown sink 'kafkaa' (use one of: file stdout kafka)"
+    "$cfg:9: debezium.sink.type: unknown sink 'kafkaa' (use one of: file stdout kafka jdbc)"
 expect_config 'debezium.source.connector.class=mongodb' \
     "$cfg:9: debezium.source.connector.class: unknown connector 'mongodb' (use io.debezium.connector.postgresql.PostgresConnector or postgres)"
 expect_config 'debezium.source.max.queue.size=-5' \

@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# jdbc sink, PostgreSQL -> PostgreSQL: two servers (source and target).
+#  1. snapshot + a mixed workload (inserts, updates incl. a primary-key change, deletes,
+#     truncate, unchanged TOAST values, hostile identifiers) with insert.mode=upsert; the
+#     tables are created from the event schemas; source and target compared row by row.
+#  2. types round trip: int, bigint, numeric(10,2), text, timestamptz, date, boolean,
+#     bytea, jsonb, uuid (+ a few more) compare equal as text.
+#  3. kill -9 of sluice at random moments during a longer workload, with insert.mode=insert:
+#     a change applied twice would fail on the primary key (and stop sluice), a lost one
+#     shows in the comparison; sluice_offsets holds one row, and the target equals the
+#     source at the end.
+source "$(dirname "$0")/lib.sh"
+require_sluice
+
+pg_start
+SRC_PORT=$PGPORT SRC_DIR=$PG_DIR
+pg_start
+TGT_PORT=$PGPORT TGT_DIR=$PG_DIR
+src_c() { PGPORT=$SRC_PORT psql_c "$@"; }
+tgt_c() { PGPORT=$TGT_PORT psql_c "$@"; }
+checksum() { # checksum PORT TABLE ORDER-BY
+    PGPORT=$1 psql_c "SELECT count(*) || ':' || coalesce(md5(string_agg(x::text, ',' ORDER BY $3)), '-') FROM $2 x"
+}
+same() { [[ "$(checksum "$SRC_PORT" "$1" "$2")" == "$(checksum "$TGT_PORT" "$1" "$2")" ]]; }
+
+src_c "CREATE TABLE t (id int PRIMARY KEY, b bigint, n numeric(10,2), s text, ts timestamptz,
+        d date, f boolean, by bytea, j jsonb, u uuid, big text)"
+src_c "CREATE TABLE types (id int PRIMARY KEY, i2 smallint, i4 int, i8 bigint, n numeric(10,2),
+        nv numeric, r real, dp double precision, s text, vc varchar(20), ts timestamp,
+        tstz timestamptz, d date, tm time, b boolean, by bytea, j json, jb jsonb, u uuid,
+        ai int[], at text[])"
+src_c 'CREATE TABLE "Odd ""Name"";x" ("Id" int PRIMARY KEY, "we""ird col" text, "Sel ect" int)'
+src_c "CREATE TABLE k (id int PRIMARY KEY, v int NOT NULL)"
+src_c "CREATE TABLE big (id int PRIMARY KEY, s text)"
+# rows that exist before sluice starts: they come through the snapshot
+src_c "INSERT INTO t SELECT g, g * 1000000000::bigint, g + 0.25, 'row ' || g, now(), current_date - g,
+        g % 2 = 0, '\\x00ff'::bytea, jsonb_build_object('g', g), gen_random_uuid(), NULL
+        FROM generate_series(1, 50) g"
+
+conf=$TEST_TMP/app.properties
+PGPORT=$SRC_PORT sluice_conf "$conf" \
+    "debezium.sink.type=jdbc" \
+    "debezium.sink.jdbc.connection.url=jdbc:postgresql://127.0.0.1:$TGT_PORT/postgres" \
+    "debezium.sink.jdbc.connection.username=postgres" \
+    "debezium.sink.jdbc.connection.password=secret" \
+    "debezium.sink.jdbc.insert.mode=upsert" \
+    "debezium.sink.jdbc.delete.enabled=true" \
+    "debezium.sink.jdbc.truncate.enabled=true" \
+    "debezium.sink.jdbc.primary.key.mode=record_key" \
+    "debezium.sink.jdbc.schema.evolution=basic" \
+    "debezium.sink.jdbc.table.name.format=\${source.table}" \
+    "debezium.format.value.schemas.enable=true" \
+    "debezium.format.key.schemas.enable=true" \
+    "debezium.source.skipped.operations=none"     # Debezium skips truncates by default
+
+run_sluice() {
+    start_bg "sluice$1" "$SLUICE_BIN" run -c "$conf"
+    SL=$BG_PID
+}
+
+# --- 1. snapshot + mixed workload
+run_sluice 0
+wait_for "same t id" 60 || fail "snapshot did not reach the target: $(tail -5 "$TEST_TMP/sluice0.err")"
+t_ok "snapshot: 50 rows equal in the target (table created from the schema)"
+assert_eq "integer|bigint|numeric|text|timestamp with time zone|date|boolean|bytea|json|uuid|text" \
+    "$(tgt_c "SELECT string_agg(data_type, '|' ORDER BY ordinal_position) FROM information_schema.columns WHERE table_name = 't'")" \
+    "target column types follow the schema (io.debezium.data.Json -> json: keeps the text as sent)"
+assert_eq "10,2" "$(tgt_c "SELECT numeric_precision || ',' || numeric_scale FROM information_schema.columns WHERE table_name = 't' AND column_name = 'n'")" \
+    "numeric(10,2) keeps precision and scale"
+
+src_c "INSERT INTO t SELECT g, -g, -g - 0.5, 'new ' || g, now(), current_date + g, true, '\\xdeadbeef',
+        '{\"a\": [1, 2]}', gen_random_uuid(), repeat('toast', 5000)
+        FROM generate_series(51, 120) g"
+src_c "UPDATE t SET s = 'updated', n = 99999999.99 WHERE id BETWEEN 10 AND 30"
+src_c "UPDATE t SET id = id + 1000 WHERE id IN (3, 4, 5)"          # primary-key change
+src_c "DELETE FROM t WHERE id BETWEEN 40 AND 45"
+src_c "UPDATE t SET b = 7 WHERE id BETWEEN 51 AND 60"               # big: unchanged TOAST value
+src_c "BEGIN; INSERT INTO t (id, s) VALUES (500, 'txn'); UPDATE t SET s = NULL WHERE id = 500; COMMIT"
+src_c "INSERT INTO \"Odd \"\"Name\"\";x\" VALUES (1, 'a''b\"c', 1), (2, NULL, 2)"
+src_c "UPDATE \"Odd \"\"Name\"\";x\" SET \"Sel ect\" = 3 WHERE \"Id\" = 2"
+src_c "INSERT INTO k SELECT g, g FROM generate_series(1, 20) g"
+src_c "TRUNCATE k"
+src_c "INSERT INTO k VALUES (1, 100)"
+src_c "INSERT INTO big SELECT g, md5(g::text) FROM generate_series(1, 3000) g"   # > batch.size
+src_c "UPDATE big SET s = 'x' WHERE id % 3 = 0"
+ODD='"Odd ""Name"";x"'
+wait_for 'same t id && same k id && same big id && same "$ODD" "\"Id\""' 60 ||
+    fail "target differs: t $(checksum "$SRC_PORT" t id) vs $(checksum "$TGT_PORT" t id); k $(checksum "$SRC_PORT" k id) vs $(checksum "$TGT_PORT" k id); odd $(checksum "$SRC_PORT" "$ODD" '"Id"') vs $(checksum "$TGT_PORT" "$ODD" '"Id"'); $(tail -5 "$TEST_TMP/sluice0.err")"
+t_ok "mixed workload (upsert): t, k, big (3000-row transactions, above batch.size) and a table with a hostile name equal in source and target"
+assert_eq 10 "$(tgt_c "SELECT count(*) FROM t WHERE id BETWEEN 51 AND 60 AND b = 7 AND length(big) = 25000")" \
+    "unchanged TOAST values kept (placeholder never written)"
+assert_eq 0 "$(tgt_c "SELECT count(*) FROM t WHERE big LIKE '%unavailable%' OR s LIKE '%unavailable%'")" \
+    "no placeholder text in the target"
+assert_eq "1|100" "$(tgt_c "SELECT id || '|' || v FROM k")" "truncate applied, then the new row"
+assert_eq 3 "$(tgt_c "SELECT count(*) FROM t WHERE id IN (1003, 1004, 1005)")" "primary-key change moved the rows"
+
+# --- 2. types round trip
+src_c "INSERT INTO types VALUES
+  (1, -32768, 2147483647, -9223372036854775808, 12345678.91, 3.14159265358979323846264338327950288,
+   1.1, 2.718281828459045, 'tab	nl
+ quote'' \"dq\" \\ back', 'varchar', '2024-02-29 23:59:59.123456', '1999-12-31 23:59:59.999999+05:30',
+   '0001-01-01', '13:14:15.654321', true, '\\x000102feff', '{\"z\": 1,  \"a\" : [true, null]}',
+   '{\"k\": \"v\", \"n\": 1.50}', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{1,NULL,3}', '{\"a,b\",NULL,\"c\\\"d\"}'),
+  (2, NULL, NULL, NULL, -0.01, -1e-30, 'NaN', '-Infinity', '', NULL, '1900-01-01 00:00:00', '2262-04-11 23:47:16.854775+00',
+   '2100-12-31', '00:00:00', false, '\\x', 'null', '[]', NULL, '{}', '{}'),
+  (3, 0, 0, 0, 0, 0, 0, 0, 'ünïcødé ✓', 'x', '1970-01-01 00:00:00.000001', '1969-12-31 23:59:59.999999+00',
+   '1970-01-01', '23:59:59.999999', NULL, NULL, NULL, NULL, NULL, NULL, NULL)"
+wait_for "same types id" 30 || {
+    PGPORT=$SRC_PORT psql_c "SELECT * FROM types ORDER BY id" >&2
+    PGPORT=$TGT_PORT psql_c "SELECT * FROM types ORDER BY id" >&2
+    fail "types differ; $(tail -5 "$TEST_TMP/sluice0.err")"
+}
+t_ok "types round trip (ints, numeric, real/double incl. NaN/Infinity, text, timestamps, date, time, bool, bytea, json, jsonb, uuid, arrays)"
+
+kill -TERM "$SL"
+stop_pid "$SL" - 30 || fail "graceful stop failed: $(tail -5 "$TEST_TMP/sluice0.err")"
+assert_eq 1 "$(tgt_c "SELECT count(*) FROM sluice_offsets WHERE name = 'sluice'")" "sluice_offsets holds the position"
+
+# --- 3. kill -9 at random moments; insert.mode=insert makes a duplicate apply fail loudly
+echo "debezium.sink.jdbc.insert.mode=insert" >>"$conf"
+workload() { # FROM COUNT: COUNT transactions of 20 rows, some updates/deletes/pk changes
+    local from=$1 count=$2 i
+    for ((i = 0; i < count; i++)); do
+        local a=$((from + i * 20))
+        echo "INSERT INTO k SELECT g, g FROM generate_series($a, $((a + 19))) g;"
+        if ((i % 10 == 9)); then
+            echo "BEGIN; UPDATE k SET v = v + 1 WHERE id = $a; DELETE FROM k WHERE id = $((a + 1));"
+            echo "UPDATE k SET id = -id WHERE id = $((a + 2)); COMMIT;"
+        fi
+        if ((i % 25 == 0)); then echo "SELECT pg_sleep(0.02);"; fi
+    done
+}
+KILLS=${SLUICE_JDBC_KILLS:-10}   # more: SLUICE_JDBC_KILLS=50
+run_sluice 1
+workload 100 $((KILLS * 150)) | PGPORT=$SRC_PORT "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -d postgres -f - >/dev/null &
+WL=$!
+register_pid "$WL" -
+kills=0
+for ((n = 2; n < KILLS + 2; n++)); do
+    sleep "0.$((RANDOM % 9 + 1))"
+    pid_alive "$SL" || fail "sluice died on its own: $(tail -5 "$TEST_TMP/sluice$((n - 1)).err")"
+    kill -9 "$SL" 2>/dev/null || true
+    stop_pid "$SL" - 10 || true
+    kills=$((kills + 1))
+    run_sluice "$n"
+done
+wait "$WL" || fail "workload failed"
+unregister_pid "$WL"
+wait_for "same k id" 90 || fail "after $kills kills the target differs: $(checksum "$SRC_PORT" k id) vs $(checksum "$TGT_PORT" k id); $(tail -5 "$TEST_TMP/sluice$((KILLS + 1)).err")"
+pid_alive "$SL" || fail "sluice stopped (a change applied twice?): $(tail -5 "$TEST_TMP/sluice$((KILLS + 1)).err")"
+t_ok "kill -9 x$kills during $((KILLS * 150)) transactions: target equals source ($(checksum "$TGT_PORT" k id))"
+assert_eq 0 "$(cat "$TEST_TMP"/sluice*.err | grep -c 'duplicate key' || true)" "no change applied twice"
+assert_eq 1 "$(tgt_c "SELECT count(*) FROM sluice_offsets")" "one sluice_offsets row"
+# the stored position is the last one: a graceful stop and restart applies nothing again
+kill -TERM "$SL"
+stop_pid "$SL" - 30 || fail "graceful stop failed"
+before=$(checksum "$TGT_PORT" k id)
+run_sluice 1000
+wait_for "grep -q 'streaming from' '$TEST_TMP/sluice1000.err'" 30 || fail "restart failed: $(tail -5 "$TEST_TMP/sluice1000.err")"
+src_c "INSERT INTO k VALUES (999999, 1)"
+wait_for "same k id" 30 || fail "target differs after restart"
+assert_eq 0 "$(grep -ci 'error' "$TEST_TMP/sluice1000.err" || true)" "restart from sluice_offsets: no error, nothing re-applied"
+[[ "$before" != "$(checksum "$TGT_PORT" k id)" ]] || fail "new row did not arrive"
+kill -TERM "$SL"
+stop_pid "$SL" - 30 || true
+t_done
