@@ -61,6 +61,18 @@
  *   IN_TXN --abortable error: abort_transaction, held reported failed--> IDLE
  *   any --fatal error--> FATAL (submit fails; the pipeline stops)
  *
+ * Dead-letter topic (debezium.sink.kafka.errors.tolerance=all, like Kafka Connect's).
+ * A message refused as too large (MSG_SIZE_TOO_LARGE: by produce() against the
+ * producer's message.max.bytes, or in a delivery report from the broker, normal mode)
+ * is produced again to errors.deadletterqueue.topic.name with the same key, headers
+ * __connect.errors.topic (the original topic), __connect.errors.exception.message (the
+ * error) and __sluice.dlq.value.size (the original value's size); the value too if
+ * it fits, else none (header __sluice.dlq.value.dropped=true). The event is reported
+ * delivered when the dead-letter message is acknowledged (so the position advances
+ * past it). Without a topic the event is dropped with a warning. With
+ * errors.tolerance=none (the default) the pipeline stops with the error. Other errors
+ * are never tolerated: they would lose changes silently.
+ *
  * References: librdkafka rdkafka.h (producev, dr_msg_cb, flush, purge, fatal
  * errors, transactional API) and CONFIGURATION.md of librdkafka; KIP-98 and KIP-618.
  */
@@ -99,6 +111,13 @@ struct sl_sink {
     topic_slot_t *topics; /* open addressing, at most half full */
     size_t ntopics, topics_size;
     char err[512];
+
+    /* errors.tolerance=all: a message the producer or the broker refuses as too large
+     * goes to dlq_topic (if set) instead of stopping the pipeline */
+    bool tolerate;
+    char *dlq_topic;
+    rd_kafka_topic_t *dlq_rkt;
+    uint64_t dlq_count;
 
     /* exactly-once mode */
     bool eos;
@@ -244,6 +263,83 @@ static int sl_err_of(rd_kafka_resp_err_t e)
     }
 }
 
+static const char *const too_large_hint =
+    " (set debezium.sink.kafka.errors.tolerance=all and "
+    "debezium.sink.kafka.errors.deadletterqueue.topic.name to send such messages to a "
+    "dead-letter topic, or raise the producer's and the broker's message.max.bytes)";
+
+/* dlq_produce: the event `ev` (reference owned by the caller on failure, by the
+ * dead-letter message on success) to the dead-letter topic; with_value=false sends
+ * no value. Returns the librdkafka error. */
+static rd_kafka_resp_err_t dlq_produce(sl_sink_t *snk, sl_event_t *ev, const char *topic,
+                                       size_t topic_len, const char *why, bool with_value)
+{
+    char size[24];
+    snprintf(size, sizeof size, "%zu", ev->value ? ev->value_len : 0);
+    rd_kafka_vu_t vu[12];
+    size_t n = 0;
+    vu[n].vtype = RD_KAFKA_VTYPE_RKT, vu[n++].u.rkt = snk->dlq_rkt;
+    vu[n].vtype = RD_KAFKA_VTYPE_PARTITION, vu[n++].u.i32 = RD_KAFKA_PARTITION_UA;
+    vu[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS, vu[n++].u.i = 0;
+    vu[n].vtype = RD_KAFKA_VTYPE_KEY, vu[n].u.mem.ptr = (void *)ev->key,
+    vu[n++].u.mem.size = ev->key ? ev->key_len : 0;
+    vu[n].vtype = RD_KAFKA_VTYPE_VALUE,
+    vu[n].u.mem.ptr = with_value ? (void *)ev->value : NULL,
+    vu[n++].u.mem.size = with_value && ev->value ? ev->value_len : 0;
+    vu[n].vtype = RD_KAFKA_VTYPE_OPAQUE, vu[n++].u.ptr = ev;
+    vu[n].vtype = RD_KAFKA_VTYPE_HEADER, vu[n].u.header.name = "__connect.errors.topic",
+    vu[n].u.header.val = topic, vu[n++].u.header.size = (ssize_t)topic_len;
+    vu[n].vtype = RD_KAFKA_VTYPE_HEADER,
+    vu[n].u.header.name = "__connect.errors.exception.message", vu[n].u.header.val = why,
+    vu[n++].u.header.size = (ssize_t)strlen(why);
+    vu[n].vtype = RD_KAFKA_VTYPE_HEADER, vu[n].u.header.name = "__sluice.dlq.value.size",
+    vu[n].u.header.val = size, vu[n++].u.header.size = (ssize_t)strlen(size);
+    if (!with_value) {
+        vu[n].vtype = RD_KAFKA_VTYPE_HEADER, vu[n].u.header.name = "__sluice.dlq.value.dropped",
+        vu[n].u.header.val = "true", vu[n++].u.header.size = 4;
+    }
+    rd_kafka_error_t *err = rd_kafka_produceva(snk->rk, vu, n);
+    if (!err)
+        return RD_KAFKA_RESP_ERR_NO_ERROR;
+    rd_kafka_resp_err_t e = rd_kafka_error_code(err);
+    rd_kafka_error_destroy(err);
+    return e;
+}
+
+/* dlq_send: a too-large event to the dead-letter topic (value dropped if it does not
+ * fit either). On SL_OK the event's reference belongs to the dead-letter message
+ * (and `outstanding` counts it); SL_ERR_AGAIN: the queue is full, try again. */
+static int dlq_send(sl_sink_t *snk, sl_event_t *ev, const char *topic, size_t topic_len,
+                    rd_kafka_resp_err_t why)
+{
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s (%s): message of %zu bytes", rd_kafka_err2str(why),
+             rd_kafka_err2name(why), (ev->key ? ev->key_len : 0) + (ev->value ? ev->value_len : 0));
+    rd_kafka_resp_err_t e = dlq_produce(snk, ev, topic, topic_len, msg, true);
+    if (e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
+        e = dlq_produce(snk, ev, topic, topic_len, msg, false);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        snk->outstanding++;
+        snk->dlq_count++;
+        sl_warn("kafka sink: message to topic \"%.*s\" refused: %s; sent to dead-letter topic "
+                "\"%s\"", (int)topic_len, topic, msg, snk->dlq_topic);
+        return SL_OK;
+    }
+    if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        return SL_ERR_AGAIN;
+    snprintf(snk->err, sizeof snk->err,
+             "message to topic \"%.*s\" refused (%s) and could not be produced to the "
+             "dead-letter topic \"%s\": %s (%s)",
+             (int)topic_len, topic, msg, snk->dlq_topic, rd_kafka_err2str(e),
+             rd_kafka_err2name(e));
+    return e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ? SL_ERR_TOO_BIG : SL_ERR_SERVER;
+}
+
+static bool is_dlq_msg(const sl_sink_t *snk, const rd_kafka_message_t *m)
+{
+    return snk->dlq_rkt && strcmp(rd_kafka_topic_name(m->rkt), snk->dlq_topic) == 0;
+}
+
 static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     sl_sink_t *snk = opaque;
@@ -260,6 +356,22 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     if (!snk || !ev)
         return;
     snk->outstanding--;
+    /* normal mode: the broker refused a data message as too large */
+    if (!snk->eos && !snk->closing && !snk->fatal && snk->tolerate &&
+        m->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && !is_dlq_msg(snk, m)) {
+        if (!snk->dlq_rkt) {
+            sl_warn("kafka sink: message to topic \"%s\" refused by the broker: %s; dropped "
+                    "(errors.tolerance=all, no dead-letter topic)",
+                    rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+            snk->env.on_delivery(snk->env.opaque, ev, SL_OK);
+            sl_event_unref(ev);
+            return;
+        }
+        const char *t = rd_kafka_topic_name(m->rkt);
+        if (dlq_send(snk, ev, t, strlen(t), m->err) == SL_OK)
+            return; /* the reference moved to the dead-letter message */
+        /* could not even queue it (queue full in a callback): a failed delivery */
+    }
     if (snk->eos && !snk->closing && !m->err) {
         /* held until the transaction commits (invariant 1) */
         if (snk->nheld == snk->held_size) {
@@ -541,11 +653,14 @@ static void kafka_destroy(sl_sink_t *snk)
     free(snk->topics);
     if (snk->offsets_rkt)
         rd_kafka_topic_destroy(snk->offsets_rkt);
+    if (snk->dlq_rkt)
+        rd_kafka_topic_destroy(snk->dlq_rkt);
     if (snk->rk)
         rd_kafka_destroy(snk->rk);
     free(snk->held);
     free(snk->txn_id);
     free(snk->offsets_topic);
+    free(snk->dlq_topic);
     free(snk);
 }
 
@@ -591,6 +706,14 @@ static int kafka_create(sl_sink_t **out, const sl_conf_t *conf, const sl_sink_en
     snk->flush_timeout_ms = sl_conf_int(conf, "sluice.sink.kafka.flush.timeout.ms");
     snk->headers = sl_conf_bool(conf, "sluice.sink.kafka.headers");
     snk->eos = sl_conf_bool(conf, "sluice.sink.kafka.exactly.once");
+    const char *tol = sl_conf_str(conf, "debezium.sink.kafka.errors.tolerance");
+    snk->tolerate = tol && strcasecmp(tol, "all") == 0;
+    const char *dlq = sl_conf_str(conf, "debezium.sink.kafka.errors.deadletterqueue.topic.name");
+    if (dlq && *dlq && !(snk->dlq_topic = strdup(dlq))) {
+        snprintf(errstr, errstr_size, "out of memory");
+        free(snk);
+        return SL_ERR_NOMEM;
+    }
     int rc;
     if (snk->eos) {
         const char *idem = sl_conf_str(conf, PRODUCER_PREFIX "enable.idempotence");
@@ -642,6 +765,17 @@ static int kafka_create(sl_sink_t **out, const sl_conf_t *conf, const sl_sink_en
         sl_info("kafka sink: exactly-once: transactional.id \"%s\", offsets topic \"%s\"",
                 snk->txn_id, snk->offsets_topic);
     }
+    if (snk->dlq_topic) {
+        if (!(snk->dlq_rkt = rd_kafka_topic_new(snk->rk, snk->dlq_topic, NULL))) {
+            snprintf(errstr, errstr_size, "kafka sink: dead-letter topic \"%s\": %s",
+                     snk->dlq_topic, rd_kafka_err2str(rd_kafka_last_error()));
+            kafka_destroy(snk);
+            return SL_ERR_CONFIG;
+        }
+        if (!snk->tolerate)
+            sl_warn("kafka sink: debezium.sink.kafka.errors.deadletterqueue.topic.name is set "
+                    "but errors.tolerance is none: nothing goes to \"%s\"", snk->dlq_topic);
+    }
     sl_info("kafka sink: producer for %s",
             sl_conf_str(conf, PRODUCER_PREFIX "bootstrap.servers"));
     *out = snk;
@@ -691,8 +825,24 @@ static int kafka_submit(sl_sink_t *snk, sl_event_t *ev)
     sl_event_unref(ev); /* no report will come (invariant 3) */
     if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL)
         return SL_ERR_AGAIN;
-    snprintf(snk->err, sizeof snk->err, "could not produce to topic \"%.*s\": %s (%s)",
-             (int)ev->topic_len, ev->topic, rd_kafka_err2str(e), rd_kafka_err2name(e));
+    if (e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && snk->tolerate) {
+        if (!snk->dlq_rkt) {
+            sl_warn("kafka sink: message to topic \"%.*s\" too large (%zu bytes): dropped "
+                    "(errors.tolerance=all, no dead-letter topic)",
+                    (int)ev->topic_len, ev->topic,
+                    (ev->key ? ev->key_len : 0) + (ev->value ? ev->value_len : 0));
+            snk->env.on_delivery(snk->env.opaque, ev, SL_OK);
+            return SL_OK; /* delivered synchronously; no report follows */
+        }
+        sl_event_ref(ev);
+        int rc = dlq_send(snk, ev, ev->topic, ev->topic_len, e);
+        if (rc != SL_OK)
+            sl_event_unref(ev);
+        return rc;
+    }
+    snprintf(snk->err, sizeof snk->err, "could not produce to topic \"%.*s\": %s (%s)%s",
+             (int)ev->topic_len, ev->topic, rd_kafka_err2str(e), rd_kafka_err2name(e),
+             e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ? too_large_hint : "");
     return e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ? SL_ERR_TOO_BIG : SL_ERR_SERVER;
 }
 
@@ -999,6 +1149,17 @@ static const sl_prop_def_t kafka_defs[] = {
      "enable.idempotence=true, acks=all, partitioner=murmur2_random (the Java client's "
      "partitioning of keyed messages), client.id=sluice. Java-only keys (key.serializer, "
      "value.serializer ...) are ignored; plugin.library.paths is refused."},
+    {"debezium.sink.kafka.errors.tolerance", SL_PT_ENUM, "none", "none|all", 0, 0, 0,
+     "What a message the producer or the broker refuses as too large (MSG_SIZE_TOO_LARGE) "
+     "does: none stops the pipeline with the error (the position does not pass it); all "
+     "sends it to errors.deadletterqueue.topic.name (or drops it with a warning when no "
+     "topic is set) and carries on. Other delivery errors always stop."},
+    {"debezium.sink.kafka.errors.deadletterqueue.topic.name", SL_PT_STRING, NULL, NULL, 0, 0, 0,
+     "With errors.tolerance=all: the dead-letter topic. Each refused event goes there with "
+     "its key, its value if that fits (else none, header __sluice.dlq.value.dropped=true), "
+     "headers __connect.errors.topic (original topic), __connect.errors.exception.message "
+     "(the error) and __sluice.dlq.value.size; the event counts as delivered once that "
+     "message is acknowledged."},
     {"sluice.sink.kafka.flush.timeout.ms", SL_PT_INT, "30000", NULL, 1, 86400000, 0,
      "How long a flush waits for the brokers to acknowledge every message in flight; after "
      "that the pipeline stops with an error (the position never advances without acks) and a "
