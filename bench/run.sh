@@ -8,13 +8,13 @@
 # (default: a file under ${TMPDIR:-/tmp}, named at the end).
 #
 #   BENCH_RUNS=3          runs per tool
-#   BENCH_ONLY="pg_stream pg_snapshot"   which benchmarks to run
+#   BENCH_ONLY="pg_stream pg_snapshot kafka jdbc"   which benchmarks to run
 #   SLUICE_BIN=path       the binary (default build/sluice; `make bench` builds it)
-#   and each benchmark's own variables (see the top of bench/pg_*.sh), e.g.
+#   and each benchmark's own variables (see the top of bench/pg_*.sh, bench/kafka.sh and bench/jdbc.sh), e.g.
 #   BENCH_A_ROWS, BENCH_B_TXNS, BENCH_SNAPSHOT_ROWS for smaller sizes.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-BENCH_ONLY=${BENCH_ONLY:-pg_stream pg_snapshot}
+BENCH_ONLY=${BENCH_ONLY:-pg_stream pg_snapshot kafka jdbc}
 BENCH_LOG=${BENCH_LOG:-$(mktemp "${TMPDIR:-/tmp}/sluice-bench.XXXXXX.log")}
 export BENCH_RUNS=${BENCH_RUNS:-3}
 

@@ -30,6 +30,9 @@
  *     with each flush, the position right after the last event it accepted (or a
  *     marker that followed it); the file offset store is then not used, and acked is
  *     published as soon as the flushed events are reported.
+ *  7. An asynchronous sink (SL_SINK_CAP_ASYNC) is never made to wait for all its
+ *     outstanding deliveries while events flow: when the ring is full the pipeline
+ *     polls until the oldest events are acknowledged; flush() only finishes a run.
  *
  * States: RUNNING --(stop flag | source ended | fatal error)--> DRAINING
  *         --(queue empty, sink flushed, offsets stored)--> DONE
@@ -69,6 +72,7 @@ typedef struct pipeline {
     char delivery_msg[512];
 
     bool sink_offsets;  /* the sink stores positions with its data (invariant 6) */
+    bool async;         /* reports come through poll(): no flush while events flow (7) */
     sl_pos_t sink_pos;  /* position right after the last event the sink accepted */
     bool sink_pos_set;
     bool sink_pos_dirty; /* sink_pos moved since the last flush */
@@ -230,6 +234,7 @@ int sl_pipeline_run(const sl_conf_t *conf, const sl_source_ops_t *sops, const sl
         if (rc != SL_OK && rc != SL_ERR_UNSUPPORTED)
             goto out;
     }
+    p->async = !p->sink_offsets && kops->caps && (kops->caps(p->snk) & SL_SINK_CAP_ASYNC);
     if (!p->sink_offsets) {
         if ((rc = sl_offset_store_open(&p->os, offsets_path, errstr, errstr_size)) != SL_OK)
             goto out;
@@ -274,8 +279,8 @@ int sl_pipeline_run(const sl_conf_t *conf, const sl_source_ops_t *sops, const sl
         if (fatal == SL_OK && !ring_full)
             n = sl_queue_pop(p->q, batch, max_batch, pop_timeout);
         else { /* not taking events (sink full or failing): let deliveries or the source move */
-            kops->poll(p->snk, 10);
-            nanosleep(&(struct timespec){0, 10 * 1000000L}, NULL);
+            if (kops->poll(p->snk, 10) <= 0)
+                nanosleep(&(struct timespec){0, 10 * 1000000L}, NULL);
         }
         for (size_t i = 0; i < n && fatal == SL_OK; i++) {
             sl_event_t *ev = batch[i];
@@ -294,9 +299,11 @@ int sl_pipeline_run(const sl_conf_t *conf, const sl_source_ops_t *sops, const sl
             }
             int src_rc;
             while ((src_rc = kops->submit(p->snk, ev)) == SL_ERR_AGAIN) {
-                if ((fatal = flush_sink(p, fatal_msg, sizeof fatal_msg)) != SL_OK)
+                if (!p->async && (fatal = flush_sink(p, fatal_msg, sizeof fatal_msg)) != SL_OK)
                     break;
-                kops->poll(p->snk, 10);
+                kops->poll(p->snk, p->async ? 100 : 10);
+                if (p->async && p->delivery_err != SL_OK)
+                    break; /* reported just below */
             }
             if (fatal == SL_OK && src_rc == SL_OK) {
                 p->sink_pos = ev->pos;
@@ -320,10 +327,16 @@ int sl_pipeline_run(const sl_conf_t *conf, const sl_source_ops_t *sops, const sl
         /* a sink that stores offsets must also hear of progress made of markers alone */
         bool marker_progress = p->sink_offsets && p->sink_pos_dirty && !unflushed &&
                                (drained || t - last_flush >= flush_interval);
-        if (fatal == SL_OK && (unflushed || marker_progress) &&
-            ((drained && t - last_flush >= flush_gap) || t - last_flush >= flush_interval ||
-             unflushed_bytes >= FLUSH_BYTES || sl_txnring_len(p->ring) >= max_events ||
-             sl_txnring_bytes(p->ring) >= max_inflight_bytes)) {
+        bool want_flush;
+        if (p->async) /* invariant 7: only to finish */
+            want_flush = unflushed && drained && atomic_load(&p->src_finished);
+        else
+            want_flush = (unflushed || marker_progress) &&
+                         ((drained && t - last_flush >= flush_gap) ||
+                          t - last_flush >= flush_interval || unflushed_bytes >= FLUSH_BYTES ||
+                          sl_txnring_len(p->ring) >= max_events ||
+                          sl_txnring_bytes(p->ring) >= max_inflight_bytes);
+        if (fatal == SL_OK && want_flush) {
             fatal = flush_sink(p, fatal_msg, sizeof fatal_msg);
             unflushed = unflushed_bytes = 0;
             last_flush = t;

@@ -71,7 +71,15 @@ typedef struct sl_sink_ops {
      *    made of markers alone (empty transactions, the snapshot's end) is stored too. */
     SL_WUR int (*offset_load)(sl_sink_t *snk, char **text, char *errstr, size_t errstr_size);
     SL_WUR int (*flush_offset)(sl_sink_t *snk, const char *offset, size_t offset_len);
+
+    /* Optional: SL_SINK_CAP_* of this instance (it may depend on the configuration). */
+    unsigned (*caps)(const sl_sink_t *snk);
 } sl_sink_ops_t;
+
+/* Delivery reports arrive through poll() on their own (a Kafka producer sends without
+ * being flushed): while events flow the pipeline only polls, and calls flush() just to
+ * finish. A sink that stores offsets (flush_offset) is always driven by flushes. */
+#define SL_SINK_CAP_ASYNC 1u
 
 /* --- sources ------------------------------------------------------------- */
 

@@ -21,6 +21,7 @@ brokers() { local b; for b in 1 2 3; do echo "$1 $b" >&7; done; }
 
 sluice_conf "$TEST_TMP/app.properties" "debezium.sink.type=kafka" \
     "debezium.sink.kafka.producer.bootstrap.servers=$KAFKA_BOOTSTRAP" \
+    "debezium.sink.kafka.producer.message.timeout.ms=3000" \
     "sluice.sink.kafka.flush.timeout.ms=3000"
 start_bg sluice "$SLUICE_BIN" run -c "$TEST_TMP/app.properties"
 SL=$BG_PID
@@ -37,7 +38,7 @@ psql_c "INSERT INTO t VALUES (2)"
 rc=0
 stop_pid "$SL" - 30 || rc=$?
 assert_eq 1 "$rc" "brokers down: sluice stops with exit code 1"
-assert_contains "$(cat "$TEST_TMP/sluice.err")" "not acknowledged by the brokers within 3000 ms" "the error says what happened"
+assert_contains "$(cat "$TEST_TMP/sluice.err")" "delivery failed" "the error says what happened"
 assert_eq "$pos" "$(grep lsn_ack "$TEST_TMP/offsets.dat")" "the stored position did not advance past the unacknowledged change"
 
 brokers up

@@ -6,11 +6,19 @@
  * How it works. Each event's value (Debezium JSON with its Connect schema) is parsed
  * with jansson; the table name comes from table.name.format, the columns and their
  * types from the schema of `after` (jdbc_types.c). The first event after a commit
- * opens a target transaction (BEGIN); every event is applied as it is submitted
+ * opens a target transaction (BEGIN); every event is sent as it is submitted
  * (INSERT, INSERT ... ON CONFLICT DO UPDATE, UPDATE, DELETE, TRUNCATE), values always
- * bound as text parameters, identifiers always quoted. The pipeline's flush_offset()
- * then upserts the source position into sluice_offsets in the same transaction and
- * COMMITs; only after the COMMIT succeeded is every event of it reported delivered.
+ * bound as text parameters, identifiers always quoted. Commands go through libpq's
+ * pipeline mode: nothing waits for a result until the transaction ends (or a catalog
+ * query / DDL for a table not seen before needs an answer, or PIPE_MAX commands are
+ * queued), so a transaction costs about one round trip, not one per row. INSERT, UPDATE
+ * and DELETE go through named prepared statements (one per statement text), so the
+ * target parses and plans each shape once. The value's Connect schema is parsed once and
+ * reused while the next event carries the same schema text; only the payload is parsed
+ * per event. The pipeline's
+ * flush_offset() then queues the upsert of the source position into sluice_offsets and
+ * the COMMIT in the same transaction and reads every result back; only after the COMMIT
+ * succeeded is every event of it reported delivered.
  * offset_load() reads that row back at start, so the source resumes right after the
  * last committed event.
  *
@@ -89,8 +97,23 @@ struct sl_sink {
     size_t ntables, cap_tables;
     sl_buf_t sql;
     params_t p;
+    /* pipeline mode: commands sent and not yet read back (what each one was, for errors) */
+    const char **piped;
+    size_t npiped, cap_piped;
+    /* named prepared statements on the target, by SQL text (dropped on any error) */
+    char **stmts;
+    size_t nstmts, cap_stmts;
+    /* the last value schema seen: its exact text and its parsed form (events of one table
+     * carry the same schema text; parsing it for every row was most of the sink's CPU) */
+    char *vschema_text;
+    size_t vschema_len;
+    json_t *vschema;
     char err[1024];
 };
+
+#define PIPE_MAX 1000 /* sync and read back at most this many commands at a time */
+#define STMTS_MAX 256 /* prepared statements kept on the target; then DEALLOCATE ALL */
+static const char COMMIT_WHAT[] = "COMMIT failed";
 
 /* ---- small helpers -------------------------------------------------------------------------- */
 
@@ -136,10 +159,170 @@ static void set_pg_err(sl_sink_t *snk, const char *what, const PGresult *r)
              state ? state : "", state ? ")" : "");
 }
 
-/* Runs a command; SL_OK when it succeeded, else SL_ERR_SERVER / SL_ERR_CONN with snk->err. */
+static int conn_err(sl_sink_t *snk, const char *what)
+{
+    set_pg_err(snk, what, NULL);
+    return PQstatus(snk->conn) == CONNECTION_OK ? SL_ERR_SERVER : SL_ERR_CONN;
+}
+
+/* Pipeline mode (libpq >= 14): DML, BEGIN, the offsets upsert and COMMIT are sent without
+ * waiting; pipe_drain() sends a Sync and reads every result back. A Sync inside the
+ * explicit BEGIN block neither commits nor ends the transaction, so the rows and the
+ * offsets row still change in one transaction (invariant 1). After a failed command the
+ * server skips the rest up to the Sync (PGRES_PIPELINE_ABORTED) and the transaction is
+ * aborted: the caller rolls back and reports every event of it failed (invariant 2).
+ * The first error is the one reported. */
+static int pipe_drain(sl_sink_t *snk)
+{
+    if (PQpipelineStatus(snk->conn) == PQ_PIPELINE_OFF)
+        return SL_OK;
+    int rc = SL_OK;
+    if (snk->npiped) {
+        if (PQpipelineSync(snk->conn) != 1) {
+            rc = conn_err(snk, "could not send to the target");
+            snk->npiped = 0;
+            return rc;
+        }
+        size_t idx = 0;
+        int nulls = 0;
+        for (;;) {
+            PGresult *r = PQgetResult(snk->conn);
+            if (!r) {
+                if (PQstatus(snk->conn) != CONNECTION_OK || ++nulls > 2) {
+                    if (rc == SL_OK)
+                        rc = conn_err(snk, "lost the target connection");
+                    break;
+                }
+                continue;
+            }
+            nulls = 0;
+            ExecStatusType st = PQresultStatus(r);
+            if (st == PGRES_PIPELINE_SYNC) {
+                PQclear(r);
+                break;
+            }
+            const char *what = idx < snk->npiped ? snk->piped[idx] : "command failed";
+            idx++;
+            if (rc == SL_OK) {
+                if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
+                    st != PGRES_PIPELINE_ABORTED) {
+                    set_pg_err(snk, what, r);
+                    rc = PQstatus(snk->conn) == CONNECTION_OK ? SL_ERR_SERVER : SL_ERR_CONN;
+                } else if (what == COMMIT_WHAT && st == PGRES_COMMAND_OK &&
+                           strcmp(PQcmdStatus(r), "COMMIT") != 0) {
+                    /* COMMIT of a failed transaction "succeeds" with the tag ROLLBACK */
+                    snprintf(snk->err, sizeof snk->err, "the target rolled the transaction back");
+                    rc = SL_ERR_SERVER;
+                }
+            }
+            PQclear(r);
+        }
+    }
+    snk->npiped = 0;
+    if (rc == SL_OK && PQexitPipelineMode(snk->conn) != 1)
+        rc = conn_err(snk, "could not leave pipeline mode");
+    return rc;
+}
+
+/* Room for one more command in the pipeline (entering pipeline mode if needed). */
+static int pipe_slot(sl_sink_t *snk)
+{
+    if (snk->npiped >= PIPE_MAX) {
+        int rc = pipe_drain(snk);
+        if (rc != SL_OK)
+            return rc;
+    }
+    if (snk->npiped == snk->cap_piped) {
+        size_t nc = snk->cap_piped ? snk->cap_piped * 2 : 64;
+        const char **np = realloc(snk->piped, nc * sizeof *np);
+        if (!np)
+            return SL_ERR_NOMEM;
+        snk->piped = np;
+        snk->cap_piped = nc;
+    }
+    if (PQpipelineStatus(snk->conn) == PQ_PIPELINE_OFF && PQenterPipelineMode(snk->conn) != 1)
+        return conn_err(snk, "could not enter pipeline mode");
+    return SL_OK;
+}
+
+/* Queues a command in the pipeline (no result is read here). */
+static int pipe_send(sl_sink_t *snk, const char *what, const char *sql, int n,
+                     const char *const *vals)
+{
+    int rc = pipe_slot(snk);
+    if (rc != SL_OK)
+        return rc;
+    if (PQsendQueryParams(snk->conn, sql, n, NULL, vals, NULL, NULL, 0) != 1)
+        return conn_err(snk, what);
+    snk->piped[snk->npiped++] = what;
+    return SL_OK;
+}
+
+static void stmts_forget(sl_sink_t *snk)
+{
+    for (size_t i = 0; i < snk->nstmts; i++)
+        free(snk->stmts[i]);
+    snk->nstmts = 0;
+}
+
+/* Like pipe_send, through a named prepared statement (prepared in the same pipeline the
+ * first time its text is seen): the target parses and plans each statement shape once.
+ * Statements are session objects, not undone by a rollback, but one whose Parse was
+ * skipped after an error does not exist: txn_abort() forgets them all (DEALLOCATE ALL). */
+static int pipe_send_prepared(sl_sink_t *snk, const char *what, const char *sql, int n,
+                              const char *const *vals)
+{
+    size_t i;
+    for (i = 0; i < snk->nstmts; i++)
+        if (strcmp(snk->stmts[i], sql) == 0)
+            break;
+    char name[32];
+    int rc;
+    if (i == snk->nstmts) {
+        if (snk->nstmts >= STMTS_MAX) {
+            if ((rc = pipe_send(snk, "DEALLOCATE failed", "DEALLOCATE ALL", 0, NULL)) != SL_OK)
+                return rc;
+            stmts_forget(snk);
+            i = 0;
+        }
+        if (snk->nstmts == snk->cap_stmts) {
+            size_t nc = snk->cap_stmts ? snk->cap_stmts * 2 : 16;
+            char **ns = realloc(snk->stmts, nc * sizeof *ns);
+            if (!ns)
+                return SL_ERR_NOMEM;
+            snk->stmts = ns;
+            snk->cap_stmts = nc;
+        }
+        if ((rc = pipe_slot(snk)) != SL_OK)
+            return rc;
+        char *copy = strdup(sql);
+        if (!copy)
+            return SL_ERR_NOMEM;
+        snprintf(name, sizeof name, "sluice_%zu", i);
+        if (PQsendPrepare(snk->conn, name, sql, n, NULL) != 1) {
+            free(copy);
+            return conn_err(snk, what);
+        }
+        snk->piped[snk->npiped++] = what;
+        snk->stmts[snk->nstmts++] = copy;
+    }
+    snprintf(name, sizeof name, "sluice_%zu", i);
+    if ((rc = pipe_slot(snk)) != SL_OK)
+        return rc;
+    if (PQsendQueryPrepared(snk->conn, name, n, vals, NULL, NULL, 0) != 1)
+        return conn_err(snk, what);
+    snk->piped[snk->npiped++] = what;
+    return SL_OK;
+}
+
+/* Runs a command and waits for its result (after reading back whatever is in the
+ * pipeline); SL_OK when it succeeded, else SL_ERR_SERVER / SL_ERR_CONN with snk->err. */
 static int exec_cmd(sl_sink_t *snk, const char *what, const char *sql, int n,
                     const char *const *vals, PGresult **res_out)
 {
+    int prc = pipe_drain(snk);
+    if (prc != SL_OK)
+        return prc;
     PGresult *r = PQexecParams(snk->conn, sql, n, NULL, vals, NULL, NULL, 0);
     ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
@@ -608,7 +791,7 @@ static int txn_begin(sl_sink_t *snk)
 {
     if (snk->in_txn)
         return SL_OK;
-    int rc = exec_cmd(snk, "BEGIN failed", "BEGIN", 0, NULL, NULL);
+    int rc = pipe_send(snk, "BEGIN failed", "BEGIN", 0, NULL);
     if (rc == SL_OK)
         snk->in_txn = true;
     return rc;
@@ -617,8 +800,19 @@ static int txn_begin(sl_sink_t *snk)
 /* Rolls back and reports every event of the transaction failed (invariant 2). */
 static void txn_abort(sl_sink_t *snk, int err)
 {
+    if (PQstatus(snk->conn) == CONNECTION_OK && PQpipelineStatus(snk->conn) != PQ_PIPELINE_OFF) {
+        char keep[sizeof snk->err];
+        memcpy(keep, snk->err, sizeof keep); /* the first error is the one to report */
+        if (pipe_drain(snk) != SL_OK && PQpipelineStatus(snk->conn) != PQ_PIPELINE_OFF)
+            (void)PQexitPipelineMode(snk->conn);
+        memcpy(snk->err, keep, sizeof keep);
+    }
+    snk->npiped = 0;
     if (snk->in_txn && PQstatus(snk->conn) == CONNECTION_OK)
         PQclear(PQexec(snk->conn, "ROLLBACK"));
+    if (snk->nstmts && PQstatus(snk->conn) == CONNECTION_OK)
+        PQclear(PQexec(snk->conn, "DEALLOCATE ALL"));
+    stmts_forget(snk);
     snk->in_txn = false;
     tables_clear(snk); /* invariant 3 */
     size_t n = snk->npending;
@@ -639,26 +833,25 @@ static int txn_commit(sl_sink_t *snk, const char *offset, size_t offset_len)
             goto fail;
         }
         const char *v[2] = {snk->offsets_name, o};
-        rc = exec_cmd(snk, "could not store the source position",
-                      "INSERT INTO " OFFSETS_TABLE " (name, \"offset\") VALUES ($1, $2) ON CONFLICT "
-                      "(name) DO UPDATE SET \"offset\" = EXCLUDED.\"offset\", updated_at = now()",
-                      2, v, NULL);
-        free(o);
+        rc = pipe_send(snk, "could not store the source position",
+                       "INSERT INTO " OFFSETS_TABLE " (name, \"offset\") VALUES ($1, $2) ON CONFLICT "
+                       "(name) DO UPDATE SET \"offset\" = EXCLUDED.\"offset\", updated_at = now()",
+                       2, v);
+        free(o); /* libpq copied the parameters into its output buffer */
         if (rc != SL_OK)
             goto fail;
     }
     if (snk->in_txn) {
-        PGresult *r = NULL;
-        rc = exec_cmd(snk, "COMMIT failed", "COMMIT", 0, NULL, &r);
-        /* COMMIT of a failed transaction "succeeds" with the tag ROLLBACK */
-        if (rc == SL_OK && strcmp(PQcmdStatus(r), "COMMIT") != 0) {
-            snprintf(snk->err, sizeof snk->err, "the target rolled the transaction back");
-            rc = SL_ERR_SERVER;
-        }
-        PQclear(r);
-        snk->in_txn = false;
+        /* COMMIT, then read every result of the transaction back (pipe_drain checks the
+         * COMMIT's tag: a failed transaction's COMMIT "succeeds" as ROLLBACK) */
+        rc = pipe_send(snk, COMMIT_WHAT, "COMMIT", 0, NULL);
+        if (rc == SL_OK)
+            rc = pipe_drain(snk);
         if (rc != SL_OK)
-            goto fail;
+            goto fail; /* in_txn still set: txn_abort rolls back */
+        snk->in_txn = false;
+    } else if ((rc = pipe_drain(snk)) != SL_OK) {
+        goto fail;
     }
     size_t n = snk->npending;
     snk->npending = 0;
@@ -887,8 +1080,8 @@ static int apply_row(sl_sink_t *snk, char op, const char *tname, const json_t *f
         rc = SL_ERR_NOMEM;
         goto out;
     }
-    rc = exec_cmd(snk, mode == MODE_UPDATE ? "UPDATE failed" : "INSERT failed", s->data,
-                  (int)snk->p.n, params_vals(&snk->p), NULL);
+    rc = pipe_send_prepared(snk, mode == MODE_UPDATE ? "UPDATE failed" : "INSERT failed",
+                            s->data, (int)snk->p.n, params_vals(&snk->p));
 out:
     free(pk);
     return rc;
@@ -912,8 +1105,8 @@ static int apply_delete(sl_sink_t *snk, const char *tname, const json_t *fields,
     quote_ident(&snk->sql, tname);
     if ((rc = add_where(snk, fields, src, pk, npk)) != SL_OK)
         goto out;
-    rc = sl_buf_ok(&snk->sql) ? exec_cmd(snk, "DELETE failed", snk->sql.data, (int)snk->p.n,
-                                         params_vals(&snk->p), NULL)
+    rc = sl_buf_ok(&snk->sql) ? pipe_send_prepared(snk, "DELETE failed", snk->sql.data,
+                                                   (int)snk->p.n, params_vals(&snk->p))
                               : SL_ERR_NOMEM;
 out:
     free(pk);
@@ -930,8 +1123,76 @@ static int apply_truncate(sl_sink_t *snk, const char *tname)
     sl_buf_adds(&snk->sql, "TRUNCATE TABLE ");
     quote_ident(&snk->sql, tname);
     return sl_buf_ok(&snk->sql)
-               ? exec_cmd(snk, "TRUNCATE failed", snk->sql.data, 0, NULL, NULL)
+               ? pipe_send(snk, "TRUNCATE failed", snk->sql.data, 0, NULL)
                : SL_ERR_NOMEM;
+}
+
+/* Skips one JSON value starting at s[i] (after whitespace); returns the index after it,
+ * or 0 when the text is not well formed as far as this scan can tell. Strings are
+ * skipped with their escapes; the full parse of the parts happens later. */
+static size_t skip_value(const char *s, size_t len, size_t i)
+{
+    int depth = 0;
+    bool started = false;
+    while (i < len) {
+        char c = s[i];
+        if (c == '"') {
+            for (i++; i < len && s[i] != '"'; i++)
+                if (s[i] == '\\')
+                    i++;
+            if (i >= len)
+                return 0;
+            i++;
+            started = true;
+        } else if (c == '{' || c == '[') {
+            depth++;
+            started = true;
+            i++;
+        } else if (c == '}' || c == ']') {
+            if (--depth < 0)
+                return 0;
+            i++;
+        } else if (c == ',' && depth == 0) {
+            break;
+        } else {
+            if (!isspace((unsigned char)c))
+                started = true;
+            i++;
+        }
+        if (started && depth == 0 && (c == '}' || c == ']' || c == '"'))
+            break;
+    }
+    return depth == 0 && started ? i : 0;
+}
+
+/* {"schema":S,"payload":P} (the converter's layout): the offsets of S and P. `known` is
+ * the text of a complete schema seen before: when S starts with it, S is exactly it (a
+ * JSON value's text determines where it ends) and is not scanned again. */
+static bool split_envelope(const char *v, size_t len, const char *known, size_t known_len,
+                           size_t *so, size_t *sl, size_t *po, size_t *pl)
+{
+    static const char a[] = "{\"schema\":", b[] = ",\"payload\":";
+    if (len < sizeof a + sizeof b || memcmp(v, a, sizeof a - 1) != 0)
+        return false;
+    size_t s0 = sizeof a - 1, s1;
+    if (known && known_len && s0 + known_len + sizeof b - 1 <= len &&
+        memcmp(v + s0, known, known_len) == 0 &&
+        memcmp(v + s0 + known_len, b, sizeof b - 1) == 0)
+        s1 = s0 + known_len;
+    else
+        s1 = skip_value(v, len, s0);
+    if (!s1 || s1 + sizeof b - 1 > len || memcmp(v + s1, b, sizeof b - 1) != 0)
+        return false;
+    size_t p0 = s1 + sizeof b - 1, end = len;
+    while (end > p0 && isspace((unsigned char)v[end - 1]))
+        end--;
+    if (end <= p0 + 1 || v[end - 1] != '}')
+        return false;
+    *so = s0;
+    *sl = s1 - s0;
+    *po = p0;
+    *pl = end - 1 - p0;
+    return true;
 }
 
 static int apply(sl_sink_t *snk, const sl_event_t *ev)
@@ -946,16 +1207,41 @@ static int apply(sl_sink_t *snk, const sl_event_t *ev)
     if (op == 't' && !snk->truncate_enabled)
         return SL_OK;
     json_error_t je;
-    json_t *val = json_loadb(ev->value, ev->value_len, 0, &je), *key = NULL;
+    json_t *val = NULL, *key = NULL, *own_payload = NULL;
+    const json_t *schema = NULL, *payload = NULL;
+    size_t so, sl, po, pl;
+    if (split_envelope(ev->value, ev->value_len, snk->vschema ? snk->vschema_text : NULL,
+                       snk->vschema_len, &so, &sl, &po, &pl)) {
+        if (!snk->vschema || sl != snk->vschema_len ||
+            memcmp(snk->vschema_text, ev->value + so, sl) != 0) {
+            json_decref(snk->vschema);
+            free(snk->vschema_text);
+            snk->vschema = json_loadb(ev->value + so, sl, 0, &je);
+            snk->vschema_text = snk->vschema ? malloc(sl) : NULL;
+            if (snk->vschema_text)
+                memcpy(snk->vschema_text, ev->value + so, sl);
+            else {
+                json_decref(snk->vschema);
+                snk->vschema = NULL;
+            }
+            snk->vschema_len = sl;
+        }
+        if (snk->vschema && (own_payload = json_loadb(ev->value + po, pl, 0, &je)) != NULL) {
+            schema = snk->vschema;
+            payload = own_payload;
+        }
+    }
     sl_buf_t tname = SL_BUF_INIT;
     int rc = SL_OK;
-    if (!val) {
-        snprintf(snk->err, sizeof snk->err, "event value on topic %s is not JSON: %s", ev->topic,
-                 je.text);
-        return SL_ERR_PROTO;
+    if (!payload) { /* another layout, or not JSON: the whole value */
+        if (!(val = json_loadb(ev->value, ev->value_len, 0, &je))) {
+            snprintf(snk->err, sizeof snk->err, "event value on topic %s is not JSON: %s",
+                     ev->topic, je.text);
+            return SL_ERR_PROTO;
+        }
+        schema = json_object_get(val, "schema");
+        payload = json_object_get(val, "payload");
     }
-    const json_t *schema = json_object_get(val, "schema");
-    const json_t *payload = json_object_get(val, "payload");
     const json_t *fields = row_fields(schema);
     if (!json_is_object(payload) || !fields) {
         snprintf(snk->err, sizeof snk->err,
@@ -999,6 +1285,7 @@ static int apply(sl_sink_t *snk, const sl_event_t *ev)
 out:
     json_decref(key);
     json_decref(val);
+    json_decref(own_payload);
     sl_buf_free(&tname);
     return rc;
 }
@@ -1019,6 +1306,11 @@ static void jdbc_destroy(sl_sink_t *snk)
     free(snk->table_format);
     free(snk->offsets_name);
     free(snk->pending);
+    free(snk->piped);
+    stmts_forget(snk);
+    free(snk->stmts);
+    free(snk->vschema_text);
+    json_decref(snk->vschema);
     sl_buf_free(&snk->sql);
     sl_buf_free(&snk->p.b);
     free(snk->p.off);

@@ -1115,6 +1115,11 @@ static int kafka_poll(sl_sink_t *snk, int timeout_ms)
 }
 
 static const char *kafka_last_error(const sl_sink_t *snk) { return snk->err; }
+
+/* Normal mode: librdkafka sends on its own and reports through rd_kafka_poll(), so the
+ * pipeline need not stop for flushes (plugin.h SL_SINK_CAP_ASYNC). Exactly-once mode is
+ * driven by flush_offset (one Kafka transaction per flush). */
+static unsigned kafka_caps(const sl_sink_t *snk) { return snk->eos ? 0 : SL_SINK_CAP_ASYNC; }
 static int kafka_check(const sl_conf_t *conf, FILE *report)
 {
     char errstr[512];
@@ -1196,4 +1201,5 @@ const sl_sink_ops_t sl_sink_kafka = {
     /* present in both modes; offset_load answers SL_ERR_UNSUPPORTED in normal mode */
     .offset_load = kafka_offset_load,
     .flush_offset = kafka_flush_offset,
+    .caps = kafka_caps,
 };
