@@ -256,6 +256,14 @@ fail()
         tail -n 20 "$PG_LOG" >&2 || true
         echo "---" >&2
     fi
+    # what the background processes (sluice, mock servers) said last: the temp dir is gone
+    # after the test, and a failure in CI must be diagnosable from its output alone
+    local f
+    for f in "${TEST_TMP:-/nonexistent}"/*.err; do
+        [[ -s "$f" ]] || continue
+        echo "--- last lines of $(basename "$f")" >&2
+        tail -n 15 "$f" >&2 || true
+    done
     echo "$_LIB_T_PASSED passed, 1 failed"
     exit 1
 }
