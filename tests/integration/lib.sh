@@ -671,3 +671,19 @@ wait_events() {
     local file=$1 expr=$2 n=$3 timeout=${4:-30}
     wait_for "[ -f '$file' ] && [ \"\$(jsonl_count '$file' '$expr')\" -ge $n ]" "$timeout"
 }
+
+# workload_sql FROM COUNT: SQL for COUNT transactions of 20 inserted rows each (ids FROM,
+# FROM+1, ...; table t(id int primary key, v int)); every 10th transaction also updates one
+# row and deletes another of its batch. Spread over ~4 s for 600 transactions, so that the
+# kills of the durability tests land while it runs. Pipe it into psql -f -.
+workload_sql() {
+    local from=$1 count=$2 i
+    for ((i = 0; i < count; i++)); do
+        local a=$((from + i * 20))
+        echo "INSERT INTO t SELECT g, g FROM generate_series($a, $((a + 19))) g;"
+        if ((i % 10 == 9)); then
+            echo "BEGIN; UPDATE t SET v = v + 1 WHERE id = $a; DELETE FROM t WHERE id = $((a + 1)); COMMIT;"
+        fi
+        if ((i % 2 == 0)); then echo "SELECT pg_sleep(0.01);"; fi
+    done
+}

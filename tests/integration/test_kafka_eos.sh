@@ -39,19 +39,6 @@ rc=0; out=$("$SLUICE_BIN" run -c "$bad" 2>&1) || rc=$?
 assert_eq 2 "$rc" "producer.transactional.id: exit code 2"
 assert_contains "$out" "sluice.sink.kafka.exactly.once=true" "the error names the key to use"
 
-# workload FROM COUNT: COUNT transactions of 20 rows each, ids FROM.., spread over ~4 s
-workload() {
-    local from=$1 count=$2 i
-    for ((i = 0; i < count; i++)); do
-        local a=$((from + i * 20))
-        echo "INSERT INTO t SELECT g, g FROM generate_series($a, $((a + 19))) g;"
-        if ((i % 10 == 9)); then
-            echo "BEGIN; UPDATE t SET v = v + 1 WHERE id = $a; DELETE FROM t WHERE id = $((a + 1)); COMMIT;"
-        fi
-        if ((i % 2 == 0)); then echo "SELECT pg_sleep(0.01);"; fi
-    done
-}
-
 run_sluice() {
     start_bg "sluice$1" "$SLUICE_BIN" run -c "$conf"
     SL=$BG_PID
@@ -104,7 +91,7 @@ PY
 run_sluice 0
 wait_for "grep -q 'streaming from' '$TEST_TMP/sluice0.err'" 30 || fail "sluice did not start: $(cat "$TEST_TMP/sluice0.err")"
 assert_contains "$(cat "$TEST_TMP/sluice0.err")" "no stored offset" "first start: nothing in the offsets topic"
-workload 1 600 | "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -d postgres -f - >/dev/null &
+workload_sql 1 600 | "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -d postgres -f - >/dev/null &
 WL=$!
 register_pid "$WL" -
 kills=0

@@ -11,20 +11,6 @@ psql_c "CREATE TABLE t (id int PRIMARY KEY, v int NOT NULL)"
 out=$TEST_TMP/out.jsonl
 sluice_conf "$TEST_TMP/app.properties" "debezium.source.heartbeat.interval.ms=500"
 
-# workload FROM COUNT: COUNT transactions of 20 rows each, ids FROM.., slightly spread out
-workload() {
-    local from=$1 count=$2 i
-    for ((i = 0; i < count; i++)); do
-        local a=$((from + i * 20))
-        echo "INSERT INTO t SELECT g, g FROM generate_series($a, $((a + 19))) g;"
-        # every 10th transaction also updates and deletes earlier rows of its own batch
-        if ((i % 10 == 9)); then
-            echo "BEGIN; UPDATE t SET v = v + 1 WHERE id = $a; DELETE FROM t WHERE id = $((a + 1)); COMMIT;"
-        fi
-        if ((i % 25 == 0)); then echo "SELECT pg_sleep(0.02);"; fi
-    done
-}
-
 run_sluice() {
     start_bg "sluice$1" "$SLUICE_BIN" run -c "$TEST_TMP/app.properties"
     SL=$BG_PID
@@ -51,7 +37,7 @@ PY
 # --- phase 1: kill -9 at random moments
 run_sluice 0
 wait_for "grep -q 'streaming from' '$TEST_TMP/sluice0.err'" 30 || fail "sluice did not start: $(cat "$TEST_TMP/sluice0.err")"
-workload 1 600 | "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -d postgres -f - >/dev/null &
+workload_sql 1 600 | "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -d postgres -f - >/dev/null &
 WL=$!
 register_pid "$WL" -
 kills=0
@@ -77,7 +63,7 @@ assert_eq 60 "$(python3 -c 'import json,sys; print(len({r["key"]["id"] for r in 
 kill -TERM "$SL"
 stop_pid "$SL" - 30 || fail "graceful stop failed: $(tail -5 "$TEST_TMP/sluice5.err")"
 run_sluice 10
-workload 100000 300 | "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -d postgres -f - >/dev/null &
+workload_sql 100000 300 | "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -d postgres -f - >/dev/null &
 WL=$!
 register_pid "$WL" -
 for k in 11 12 13; do
