@@ -26,7 +26,7 @@
  *     the previous flush was less than sluice.sink.flush.min.interval.ms ago;
  *     then it waits for that gap, so a stream of tiny transactions costs one
  *     fsync per gap, not one per transaction.
- *  6. A sink that stores offsets itself (plugin.h: offset_load/flush_offset) gets,
+ *  6. A sink that stores offsets itself (caps SL_SINK_CAP_OFFSETS; plugin.h) gets,
  *     with each flush, the position right after the last event it accepted (or a
  *     marker that followed it); the file offset store is then not used, and acked is
  *     published as soon as the flushed events are reported.
@@ -226,16 +226,13 @@ int sl_pipeline_run(const sl_conf_t *conf, const sl_source_ops_t *sops, const sl
     sl_sink_env_t kenv = {.on_delivery = on_delivery, .opaque = p};
     if ((rc = kops->create(&p->snk, conf, &kenv, errstr, errstr_size)) != SL_OK)
         goto out;
-    p->sink_offsets = kops->offset_load && kops->flush_offset;
+    unsigned caps = kops->caps ? kops->caps(p->snk) : 0;
+    p->sink_offsets = (caps & SL_SINK_CAP_OFFSETS) && kops->offset_load && kops->flush_offset;
+    p->async = !p->sink_offsets && (caps & SL_SINK_CAP_ASYNC);
     if (p->sink_offsets) {
-        /* SL_ERR_UNSUPPORTED: this sink stores offsets only in some modes; not in this one */
-        rc = kops->offset_load(p->snk, &stored, errstr, errstr_size);
-        p->sink_offsets = rc != SL_ERR_UNSUPPORTED;
-        if (rc != SL_OK && rc != SL_ERR_UNSUPPORTED)
+        if ((rc = kops->offset_load(p->snk, &stored, errstr, errstr_size)) != SL_OK)
             goto out;
-    }
-    p->async = !p->sink_offsets && kops->caps && (kops->caps(p->snk) & SL_SINK_CAP_ASYNC);
-    if (!p->sink_offsets) {
+    } else {
         if ((rc = sl_offset_store_open(&p->os, offsets_path, errstr, errstr_size)) != SL_OK)
             goto out;
         if ((rc = sl_offset_store_load(p->os, &stored, errstr, errstr_size)) != SL_OK)
@@ -371,7 +368,7 @@ int sl_pipeline_run(const sl_conf_t *conf, const sl_source_ops_t *sops, const sl
         if (fatal != SL_OK && !stopping) {
             stopping = true;
             sops->stop(p->src);
-            sl_queue_abort(p->q);
+            sl_queue_close(p->q);
         }
         if (fatal != SL_OK && atomic_load(&p->src_finished))
             break;
@@ -396,7 +393,7 @@ int sl_pipeline_run(const sl_conf_t *conf, const sl_source_ops_t *sops, const sl
 out:
     if (thread_started) {
         sops->stop(p->src);
-        sl_queue_abort(p->q);
+        sl_queue_close(p->q);
         pthread_join(p->thread, NULL);
     }
     if (p->src)

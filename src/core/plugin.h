@@ -59,12 +59,11 @@ typedef struct sl_sink_ops {
      * sink before its ring, so events still in flight are alive while it drains). */
     void (*destroy)(sl_sink_t *snk);
 
-    /* Optional, both or neither: a sink that stores the source position itself, in the
-     * same atomic unit as the events (a database transaction, a Kafka transaction). Then
-     * the file offset store is not used, and delivery is exactly-once:
+    /* Used when caps() has SL_SINK_CAP_OFFSETS: a sink that stores the source position
+     * itself, in the same atomic unit as the events (a database transaction, a Kafka
+     * transaction). Then the file offset store is not used, and delivery is exactly-once:
      *  - offset_load: the stored record (malloc'd, NULL when none), called once after
-     *    create() and before the source starts; SL_ERR_UNSUPPORTED means "not in this
-     *    configuration" (e.g. Kafka without exactly-once): the file store is used then;
+     *    create() and before the source starts;
      *  - flush_offset: like flush(), and the sink stores `offset` (the position right
      *    after the last event submitted so far) atomically with everything it flushes;
      *    called even when no event was submitted since the last flush, so that progress
@@ -76,6 +75,8 @@ typedef struct sl_sink_ops {
     unsigned (*caps)(const sl_sink_t *snk);
 } sl_sink_ops_t;
 
+/* The instance stores the source position with its data (offset_load/flush_offset). */
+#define SL_SINK_CAP_OFFSETS 2u
 /* Delivery reports arrive through poll() on their own (a Kafka producer sends without
  * being flushed): while events flow the pipeline only polls, and calls flush() just to
  * finish. A sink that stores offsets (flush_offset) is always driven by flushes. */

@@ -139,8 +139,6 @@ void sl_queue_close(sl_queue_t *q)
     pthread_mutex_unlock(&q->mu);
 }
 
-void sl_queue_abort(sl_queue_t *q) { sl_queue_close(q); }
-
 int sl_queue_is_done(sl_queue_t *q)
 {
     pthread_mutex_lock(&q->mu);

@@ -34,10 +34,10 @@ SL_WUR int sl_queue_push(sl_queue_t *q, sl_event_t *ev, int timeout_ms);
  * empty (check sl_queue_is_done()). */
 size_t sl_queue_pop(sl_queue_t *q, sl_event_t **out, size_t max, int timeout_ms);
 
-/* Producer side: no more events will come. The consumer drains what is left. */
+/* No more events: a later push fails with SL_ERR_STOPPED (a waiting producer wakes up),
+ * and the consumer drains what is left. Called by the producer when it is done, or by
+ * the consumer to make the producer stop. */
 void sl_queue_close(sl_queue_t *q);
-/* Consumer side: stop accepting; wakes a waiting producer with SL_ERR_STOPPED. */
-void sl_queue_abort(sl_queue_t *q);
 /* Closed (or aborted) and empty. */
 int sl_queue_is_done(sl_queue_t *q);
 size_t sl_queue_len(sl_queue_t *q);

@@ -1394,6 +1394,9 @@ static int jdbc_create(sl_sink_t **out, const sl_conf_t *conf, const sl_sink_env
     return SL_OK;
 }
 
+/* Always exactly-once: the position lives in the target, in sluice_offsets. */
+static unsigned jdbc_caps(const sl_sink_t *snk) { return SL_SINK_CAP_OFFSETS; }
+
 static int jdbc_offset_load(sl_sink_t *snk, char **text, char *errstr, size_t errstr_size)
 {
     *text = NULL;
@@ -1519,6 +1522,7 @@ const sl_sink_ops_t sl_sink_jdbc = {
     .poll = jdbc_poll,
     .last_error = jdbc_last_error,
     .destroy = jdbc_destroy,
+    .caps = jdbc_caps,
     .offset_load = jdbc_offset_load,
     .flush_offset = jdbc_flush_offset,
 };

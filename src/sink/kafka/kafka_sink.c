@@ -997,12 +997,10 @@ static rd_kafka_t *offsets_consumer(sl_sink_t *snk, char *errstr, size_t errstr_
     return rk;
 }
 
-/* Normal mode: SL_ERR_UNSUPPORTED, and the pipeline uses its file offset store. */
+/* Exactly-once mode only (kafka_caps); normal mode uses the pipeline's file store. */
 static int kafka_offset_load(sl_sink_t *snk, char **text, char *errstr, size_t errstr_size)
 {
     *text = NULL;
-    if (!snk->eos)
-        return SL_ERR_UNSUPPORTED;
     rd_kafka_t *rk = offsets_consumer(snk, errstr, errstr_size);
     if (!rk)
         return SL_ERR_CONFIG;
@@ -1119,7 +1117,10 @@ static const char *kafka_last_error(const sl_sink_t *snk) { return snk->err; }
 /* Normal mode: librdkafka sends on its own and reports through rd_kafka_poll(), so the
  * pipeline need not stop for flushes (plugin.h SL_SINK_CAP_ASYNC). Exactly-once mode is
  * driven by flush_offset (one Kafka transaction per flush). */
-static unsigned kafka_caps(const sl_sink_t *snk) { return snk->eos ? 0 : SL_SINK_CAP_ASYNC; }
+static unsigned kafka_caps(const sl_sink_t *snk)
+{
+    return snk->eos ? SL_SINK_CAP_OFFSETS : SL_SINK_CAP_ASYNC;
+}
 static int kafka_check(const sl_conf_t *conf, FILE *report)
 {
     char errstr[512];
@@ -1198,7 +1199,7 @@ const sl_sink_ops_t sl_sink_kafka = {
     .poll = kafka_poll,
     .last_error = kafka_last_error,
     .destroy = kafka_destroy,
-    /* present in both modes; offset_load answers SL_ERR_UNSUPPORTED in normal mode */
+    /* used in exactly-once mode only (kafka_caps) */
     .offset_load = kafka_offset_load,
     .flush_offset = kafka_flush_offset,
     .caps = kafka_caps,

@@ -245,7 +245,6 @@ int pg_snapshot_run(sl_source_t *src, const char *snapshot_name, uint64_t consis
     /* the end marker: once durable, the stored offset says "snapshot done, stream from here" */
     sl_pos_t pos = {.ack_lsn = consistent_lsn, .index = -1, .flags = SL_POS_SNAPSHOT_END};
     src->ack_lsn = consistent_lsn;
-    src->snapshot_done = true;
     rc = pg_emit(src, sl_event_new_marker(&pos));
     if (rc == SL_OK)
         sl_info("pg: snapshot complete: %lld rows", (long long)s.row_no);

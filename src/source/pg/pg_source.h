@@ -120,7 +120,6 @@ struct sl_source {
     uint64_t last_commit_lsn; /* for source.sequence */
     uint64_t sent_acked_lsn; /* last flush LSN reported to the server */
     uint64_t server_wal_end;
-    bool snapshot_done;
     bool streaming_started; /* START_REPLICATION succeeded once: later losses are retried */
     bool copy_started;      /* START_REPLICATION succeeded since the last reconnect */
     pg_txn_t txn;
