@@ -18,6 +18,7 @@
  *  3. Unchanged TOAST values ('u') become Debezium's placeholder.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -77,9 +78,24 @@ static void row_schema(sl_buf_t *b, const pg_rel_t *rel, const char *field)
 
 int pg_encode_rel_schemas(sl_source_t *src, pg_rel_t *rel)
 {
-    sl_buf_t *k = &rel->key_schema, *v = &rel->value_schema;
+    sl_buf_t *k = &rel->key_schema, *v = &rel->value_schema, *st = &rel->source_table;
     sl_buf_reset(k);
     sl_buf_reset(v);
+    sl_buf_reset(st);
+    sl_buf_adds(st, ",\"schema\":");
+    sl_json_strz(st, rel->nspname);
+    sl_buf_adds(st, ",\"table\":");
+    sl_json_strz(st, rel->relname);
+    for (uint16_t i = 0; i < rel->ncols; i++) {
+        pg_col_t *c = &rel->cols[i];
+        sl_buf_t key = SL_BUF_INIT;
+        sl_json_strz(&key, c->name);
+        sl_buf_addc(&key, ':');
+        free(c->json_key);
+        c->json_key = key.data; /* NULL on out of memory: checked below */
+        if (!sl_buf_ok(&key) || !c->json_key)
+            return SL_ERR_NOMEM;
+    }
     if (rel->nkeys) {
         sl_buf_adds(k, "{\"type\":\"struct\",\"fields\":[");
         for (uint16_t i = 0; i < rel->nkeys; i++) {
@@ -107,7 +123,7 @@ int pg_encode_rel_schemas(sl_source_t *src, pg_rel_t *rel)
                    "],\"optional\":false,\"name\":\"");
     sl_json_str_body(v, rel->topic, rel->topic_len);
     sl_buf_adds(v, ".Envelope\",\"version\":2}");
-    return sl_buf_ok(k) && sl_buf_ok(v) ? SL_OK : SL_ERR_NOMEM;
+    return sl_buf_ok(k) && sl_buf_ok(v) && sl_buf_ok(st) ? SL_OK : SL_ERR_NOMEM;
 }
 
 static int64_t now_us(void)
@@ -175,8 +191,7 @@ static int put_row(sl_source_t *src, sl_buf_t *b, const pg_rel_t *rel, const sl_
         if (!first)
             sl_buf_addc(b, ',');
         first = false;
-        sl_json_strz(b, c->name);
-        sl_buf_addc(b, ':');
+        sl_buf_adds(b, c->json_key);
         int rc = put_value(src, b, rel, c, &t->cols[i]);
         if (rc != SL_OK)
             return rc;
@@ -185,18 +200,27 @@ static int put_row(sl_source_t *src, sl_buf_t *b, const pg_rel_t *rel, const sl_
     return SL_OK;
 }
 
-static void put_source(sl_source_t *src, sl_buf_t *b, const char *nsp, const char *table,
+int pg_encode_init(sl_source_t *src)
+{
+    sl_buf_adds(&src->source_name,
+                "\"source\":{\"version\":\"" SRC_VERSION "\",\"connector\":\"postgresql\",\"name\":");
+    sl_json_strz(&src->source_name, src->o.prefix);
+    sl_buf_adds(&src->source_db, "\",\"db\":");
+    sl_json_strz(&src->source_db, src->o.dbname);
+    return sl_buf_ok(&src->source_name) && sl_buf_ok(&src->source_db) ? SL_OK : SL_ERR_NOMEM;
+}
+
+/* `schema_table` is the rendered ,"schema":..,"table":.. part (rel->source_table). */
+static void put_source(sl_source_t *src, sl_buf_t *b, const sl_buf_t *schema_table,
                        const char *snapshot, int64_t ts_us, uint32_t xid, uint64_t lsn)
 {
-    sl_buf_adds(b, "\"source\":{\"version\":\"" SRC_VERSION "\",\"connector\":\"postgresql\",\"name\":");
-    sl_json_strz(b, src->o.prefix);
+    sl_buf_add(b, src->source_name.data, src->source_name.len);
     sl_buf_adds(b, ",\"ts_ms\":");
     sl_json_i64(b, ts_us / 1000);
     sl_buf_adds(b, ",\"snapshot\":\"");
     src->snap_off = b->len;
     sl_buf_adds(b, snapshot);
-    sl_buf_adds(b, "\",\"db\":");
-    sl_json_strz(b, src->o.dbname);
+    sl_buf_add(b, src->source_db.data, src->source_db.len);
     sl_buf_adds(b, ",\"sequence\":\"[");
     if (src->last_commit_lsn) {
         sl_buf_adds(b, "\\\"");
@@ -210,10 +234,7 @@ static void put_source(sl_source_t *src, sl_buf_t *b, const char *nsp, const cha
     sl_json_i64(b, ts_us);
     sl_buf_adds(b, ",\"ts_ns\":");
     sl_json_i64(b, ts_us * 1000);
-    sl_buf_adds(b, ",\"schema\":");
-    sl_json_strz(b, nsp);
-    sl_buf_adds(b, ",\"table\":");
-    sl_json_strz(b, table);
+    sl_buf_add(b, schema_table->data, schema_table->len);
     sl_buf_adds(b, ",\"txId\":");
     if (xid)
         sl_json_u64(b, xid);
@@ -267,8 +288,7 @@ int pg_encode_change(sl_source_t *src, const pg_change_t *ch)
             const pg_col_t *c = &rel->cols[rel->key_idx[i]];
             if (i)
                 sl_buf_addc(k, ',');
-            sl_json_strz(k, c->name);
-            sl_buf_addc(k, ':');
+            sl_buf_adds(k, c->json_key);
             if ((rc = put_value(src, k, rel, c, &kt->cols[rel->key_idx[i]])) != SL_OK)
                 return rc;
         }
@@ -290,7 +310,7 @@ int pg_encode_change(sl_source_t *src, const pg_change_t *ch)
     if ((rc = put_row(src, v, rel, ch->after)) != SL_OK)
         return rc;
     sl_buf_addc(v, ',');
-    put_source(src, v, rel->nspname, rel->relname, ch->snapshot, ch->ts_us, ch->xid, ch->lsn);
+    put_source(src, v, &rel->source_table, ch->snapshot, ch->ts_us, ch->xid, ch->lsn);
     put_tail(v, ch->op);
     if (src->o.value_schemas)
         sl_buf_addc(v, '}');
@@ -309,7 +329,7 @@ int pg_encode_truncate(sl_source_t *src, const pg_rel_t *rel, uint64_t lsn, uint
         sl_buf_adds(v, ",\"payload\":");
     }
     sl_buf_adds(v, "{\"before\":null,\"after\":null,");
-    put_source(src, v, rel->nspname, rel->relname, "false", ts_us, xid, lsn);
+    put_source(src, v, &rel->source_table, "false", ts_us, xid, lsn);
     put_tail(v, 't');
     if (src->o.value_schemas)
         sl_buf_addc(v, '}');
@@ -347,7 +367,9 @@ int pg_encode_message(sl_source_t *src, const sl_pgo_msg_t *m, uint64_t lsn, uin
     sl_buf_adds(v, "{\"op\":\"m\",\"ts_ms\":");
     sl_json_i64(v, now_us() / 1000);
     sl_buf_addc(v, ',');
-    put_source(src, v, "", "", "false", ts_us, xid, lsn);
+    static const char NO_TABLE[] = ",\"schema\":\"\",\"table\":\"\"";
+    const sl_buf_t no_table = {(char *)NO_TABLE, sizeof NO_TABLE - 1, sizeof NO_TABLE, false};
+    put_source(src, v, &no_table, "false", ts_us, xid, lsn);
     sl_buf_adds(v, ",\"message\":{\"prefix\":");
     sl_json_strz(v, m->u.message.prefix);
     sl_buf_adds(v, ",\"content\":");

@@ -99,6 +99,7 @@ static void rel_clear_cols(pg_rel_t *rel)
 {
     for (uint16_t i = 0; i < rel->ncols; i++) {
         free(rel->cols[i].name);
+        free(rel->cols[i].json_key);
         sl_pgconv_free(rel->cols[i].conv);
     }
     free(rel->cols);
@@ -114,6 +115,7 @@ static void rel_free(pg_rel_t *rel)
     free(rel->nspname);
     free(rel->relname);
     free(rel->topic);
+    sl_buf_free(&rel->source_table);
     sl_buf_free(&rel->key_schema);
     sl_buf_free(&rel->value_schema);
     free(rel);

@@ -1473,8 +1473,12 @@ static int pg_create(sl_source_t **out, const sl_conf_t *conf, const sl_source_e
         rc = SL_ERR_NOMEM;
     if (rc == SL_OK)
         rc = parse_stored(src);
+    if (rc == SL_OK)
+        rc = pg_encode_init(src);
     if (rc != SL_OK) {
         snprintf(errstr, errstr_size, "%s", src->err[0] ? src->err : sl_err_str(rc));
+        sl_buf_free(&src->source_name);
+        sl_buf_free(&src->source_db);
         opts_free(&src->o);
         sl_pgoutput_free(src->dec);
         free(src);
@@ -1618,6 +1622,8 @@ static void pg_destroy(sl_source_t *src)
     sl_pgoutput_free(src->plain_dec);
     sl_buf_free(&src->kb);
     sl_buf_free(&src->vb);
+    sl_buf_free(&src->source_name);
+    sl_buf_free(&src->source_db);
     opts_free(&src->o);
     free(src);
 }

@@ -40,6 +40,7 @@ typedef struct pg_regex_list {
 
 typedef struct pg_col {
     char *name;
+    char *json_key; /* "name": escaped once, copied into every row */
     uint32_t type_oid;
     int32_t typmod;
     int key_pos;   /* position in the primary key (1-based), 0 if not part of it */
@@ -59,6 +60,7 @@ typedef struct pg_rel {
     uint16_t *key_idx; /* indexes into cols, in primary-key order */
     char *topic;
     size_t topic_len;
+    sl_buf_t source_table; /* ,"schema":"<nsp>","table":"<rel>" for source blocks */
     sl_buf_t key_schema;   /* {"type":"struct",...,"name":"<topic>.Key"} */
     sl_buf_t value_schema; /* the Envelope schema */
     struct pg_rel *next;
@@ -138,6 +140,8 @@ struct sl_source {
 
     /* encoding scratch */
     sl_buf_t kb, vb;
+    sl_buf_t source_name; /* "source":{"version":..,"connector":"postgresql","name":"<prefix>" */
+    sl_buf_t source_db;   /* ","db":"<dbname>" (escaped once, at start) */
     size_t snap_off; /* offset in vb of the source.snapshot text (pg_encode_change) */
     struct pg_spool *spool;
 };
@@ -180,7 +184,9 @@ int pg_encode_change(sl_source_t *src, const pg_change_t *ch);
 int pg_encode_truncate(sl_source_t *src, const pg_rel_t *rel, uint64_t lsn, uint32_t xid, int64_t ts_us);
 int pg_encode_message(sl_source_t *src, const sl_pgo_msg_t *m, uint64_t lsn, uint32_t xid, int64_t ts_us);
 int pg_encode_heartbeat(sl_source_t *src, int64_t ts_ms);
-/* Builds rel->key_schema / rel->value_schema. */
+/* Renders the constant parts of source blocks (src->source_name, src->source_db). */
+int pg_encode_init(sl_source_t *src);
+/* Builds rel->key_schema / rel->value_schema / rel->source_table and the columns' json_key. */
 int pg_encode_rel_schemas(sl_source_t *src, pg_rel_t *rel);
 
 /* pg_snapshot.c: runs the snapshot inside `snapshot_name` (exported by the slot). */
