@@ -58,6 +58,22 @@ echo "# kill -9 phase: $kills kills, 12000 inserts checked, $dups duplicates" >&
 # updates and deletes arrived too
 assert_eq 60 "$(python3 -c 'import json,sys; print(len({r["key"]["id"] for r in map(json.loads, open(sys.argv[1])) if r["value"] and r["value"].get("op")=="u"}))' "$out")" "all 60 updates arrived"
 assert_eq 60 "$(python3 -c 'import json,sys; print(len({r["key"]["id"] for r in map(json.loads, open(sys.argv[1])) if r["value"] and r["value"].get("op")=="d"}))' "$out")" "all 60 deletes arrived"
+# per-key order across the kills: replays after a crash may repeat a key's events, but the
+# first time each event of a key arrives is in commit order (create, then update / delete)
+order_violations=$(python3 - "$out" <<'PY'
+import json, sys
+first = {}
+for n, line in enumerate(open(sys.argv[1])):
+    r = json.loads(line)
+    v = r["value"]
+    if not v or v.get("op") not in ("c", "r", "u", "d"):
+        continue
+    first.setdefault((r["key"]["id"], "c" if v["op"] == "r" else v["op"]), n)
+bad = sum(1 for (k, op), n in first.items() if op in ("u", "d") and first.get((k, "c"), n + 1) > n)
+print(bad)
+PY
+)
+assert_eq 0 "$order_violations" "per-key order: no update or delete arrives before its key's create"
 
 # --- phase 2: graceful stops: no loss and no duplicate
 kill -TERM "$SL"
