@@ -58,7 +58,6 @@ declare -A SRCSUM=()
 declare -A DESC=([I]="$I_ROWS inserts in txns of $TXN_ROWS" [U]="$U_ROWS updates in txns of $TXN_ROWS")
 
 DDL="CREATE TABLE t (id bigint PRIMARY KEY, a int, b text, c timestamptz, d numeric(10,2))"
-ROW_EXPR="g, g % 1000, md5(g::text) || 'abcdefgh', timestamptz '2024-01-01 00:00:00+00' + g * interval '1 second', (g % 100000) / 100.0"
 
 bench_log "sluice: $SLUICE_BIN ($("$SLUICE_BIN" --version 2>&1 | head -n 1))"
 bench_log "runs: $BENCH_RUNS, workloads: $WORKLOADS"

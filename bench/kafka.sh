@@ -88,42 +88,6 @@ create_slots()
     psql_c "$sql" >/dev/null
 }
 
-ROW_EXPR="g, g % 1000, md5(g::text) || 'abcdefgh', timestamptz '2024-01-01 00:00:00+00' + g * interval '1 second', (g % 100000) / 100.0"
-
-generate()
-{
-    local w=$1 sqlf=$TEST_TMP/gen_$1.sql t0 t1 s e
-    case "$w" in
-        A)
-            for ((s = 1; s <= A_ROWS; s += A_TXN_ROWS)); do
-                e=$((s + A_TXN_ROWS - 1))
-                ((e > A_ROWS)) && e=$A_ROWS
-                echo "INSERT INTO t SELECT $ROW_EXPR FROM generate_series($s, $e) g;"
-            done >"$sqlf"
-            ;;
-        B)
-            s=$((A_ROWS + 1))
-            e=$((A_ROWS + B_TXNS))
-            cat >"$sqlf" <<SQL
-SET synchronous_commit = off;
-DO \$\$
-DECLARE g bigint;
-BEGIN
-    FOR g IN $s..$e LOOP
-        INSERT INTO t VALUES ($ROW_EXPR);
-        COMMIT;
-    END LOOP;
-END
-\$\$;
-SQL
-            ;;
-    esac
-    echo "SELECT pg_current_wal_insert_lsn();" >>"$sqlf"
-    t0=$(bench_now)
-    ENDPOS[$w]=$("$PG_BIN/psql" -X -qAt -v ON_ERROR_STOP=1 -d postgres -f "$sqlf" | tail -n 1)
-    t1=$(bench_now)
-    bench_log "workload $w (${DESC[$w]}) written in $(bench_sub "$t1" "$t0") s; endpos ${ENDPOS[$w]}"
-}
 
 anomaly() { echo "$*" >>"$ANOMALIES"; bench_log "ANOMALY: $*"; }
 
@@ -282,7 +246,7 @@ run_kcat()
 
 for w in $WORKLOADS; do
     create_slots "$w"
-    generate "$w"
+    bench_generate "$w"
     psql_c "CHECKPOINT"
     for ((i = 1; i <= BENCH_RUNS; i++)); do
         for v in $(sluice_tools); do run_sluice "$w" "$v" "$i"; done

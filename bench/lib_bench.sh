@@ -191,3 +191,45 @@ if notes:
         print("  " + n)
 PY
 }
+
+# --- the streaming workloads (shared by pg_stream.sh and kafka.sh) ----------------------
+# Table t(id bigint primary key, a int, b text, c timestamptz, d numeric(10,2)).
+# bench_generate W: writes workload A (A_ROWS inserts in A_TXN_ROWS-row transactions) or
+# B (B_TXNS one-row transactions, server-side loop, synchronous_commit=off) and records its
+# end position in ENDPOS[W]. Uses A_ROWS, A_TXN_ROWS, B_TXNS and DESC[W] of the caller.
+ROW_EXPR="g, g % 1000, md5(g::text) || 'abcdefgh', timestamptz '2024-01-01 00:00:00+00' + g * interval '1 second', (g % 100000) / 100.0"
+
+bench_generate()
+{
+    local w=$1 sqlf=$TEST_TMP/gen_$1.sql t0 t1 s e
+    case "$w" in
+        A)
+            for ((s = 1; s <= A_ROWS; s += A_TXN_ROWS)); do
+                e=$((s + A_TXN_ROWS - 1))
+                ((e > A_ROWS)) && e=$A_ROWS
+                echo "INSERT INTO t SELECT $ROW_EXPR FROM generate_series($s, $e) g;"
+            done >"$sqlf"
+            ;;
+        B)
+            s=$((A_ROWS + 1))
+            e=$((A_ROWS + B_TXNS))
+            cat >"$sqlf" <<SQL
+SET synchronous_commit = off;
+DO \$\$
+DECLARE g bigint;
+BEGIN
+    FOR g IN $s..$e LOOP
+        INSERT INTO t VALUES ($ROW_EXPR);
+        COMMIT;
+    END LOOP;
+END
+\$\$;
+SQL
+            ;;
+    esac
+    echo "SELECT pg_current_wal_insert_lsn();" >>"$sqlf"
+    t0=$(bench_now)
+    ENDPOS[$w]=$("$PG_BIN/psql" -X -qAt -v ON_ERROR_STOP=1 -d postgres -f "$sqlf" | tail -n 1)
+    t1=$(bench_now)
+    bench_log "workload $w (${DESC[$w]}) written in $(bench_sub "$t1" "$t0") s; endpos ${ENDPOS[$w]}"
+}

@@ -54,7 +54,6 @@ bench_log "PostgreSQL $PG_VERSION on port $PGPORT"
 
 psql_c "CREATE TABLE s (id bigint PRIMARY KEY, a int, b text, c timestamptz, d numeric(10,2));
         CREATE PUBLICATION $PUB FOR TABLE s;"
-ROW_EXPR="g, g % 1000, md5(g::text) || 'abcdefgh', timestamptz '2024-01-01 00:00:00+00' + g * interval '1 second', (g % 100000) / 100.0"
 t0=$(bench_now)
 for ((lo = 1; lo <= ROWS; lo += 1000000)); do
     hi=$((lo + 999999))
