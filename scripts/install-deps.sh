@@ -26,9 +26,11 @@ PACKAGES=(
     librdkafka-dev        # Kafka sink (producer) and rdkafka_mock.h, the mock cluster the tests run
     kcat                  # a real Kafka client that consumes what the Kafka sink produced (tests)
     libjansson-dev        # JSON parsing: the jdbc sink reads event keys/values (schema + payload)
+    libmariadb-dev        # MySQL/MariaDB source: client protocol and binlog API (mariadb_rpl_*)
+    mariadb-server        # test server (10.11): mariadbd, mariadb-install-db
+    mariadb-client        # mariadb, mariadb-binlog (reference tool for the binlog benchmark)
 )
-# Not yet (later parts): mariadb-server (10.11), clickhouse, nats-server,
-# redis-server.
+# Not yet (later parts): clickhouse, nats-server, redis-server.
 
 export DEBIAN_FRONTEND=noninteractive
 

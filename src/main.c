@@ -122,7 +122,10 @@ static sl_conf_t *load_conf(const char *path, const sl_source_ops_t **sops,
     if (cls && !*sops) {
         fprintf(stderr,
                 "sluice: %s: debezium.source.connector.class: unknown connector '%s' (use "
-                "io.debezium.connector.postgresql.PostgresConnector or postgres)\n",
+                "io.debezium.connector.postgresql.PostgresConnector, "
+                "io.debezium.connector.mariadb.MariaDbConnector, "
+                "io.debezium.connector.mysql.MySqlConnector, or the short names postgres, "
+                "mariadb, mysql)\n",
                 sl_conf_origin(conf, "debezium.source.connector.class"), cls);
         goto bad;
     }
@@ -141,6 +144,7 @@ static sl_conf_t *load_conf(const char *path, const sl_source_ops_t **sops,
         active[na++] = (*sops)->props;
     if (*kops)
         active[na++] = (*kops)->props;
+    sl_conf_set_active(conf, active, na);
     if (sl_conf_validate(conf, tables, nt, active, na, err, sizeof err) != SL_OK ||
         ((*sops)->validate && (*sops)->validate(conf, err, sizeof err) != SL_OK)) {
         fprintf(stderr, "sluice: %s\n", err);

@@ -11,12 +11,13 @@
 #include "core/plugin.h"
 
 extern const sl_source_ops_t sl_source_postgres;
+extern const sl_source_ops_t sl_source_mysql;
 extern const sl_sink_ops_t sl_sink_file;
 extern const sl_sink_ops_t sl_sink_stdout;
 extern const sl_sink_ops_t sl_sink_kafka;
 extern const sl_sink_ops_t sl_sink_jdbc;
 
-const sl_source_ops_t *const sl_sources[] = {&sl_source_postgres, NULL};
+const sl_source_ops_t *const sl_sources[] = {&sl_source_postgres, &sl_source_mysql, NULL};
 const sl_sink_ops_t *const sl_sinks[] = {&sl_sink_file, &sl_sink_stdout, &sl_sink_kafka, &sl_sink_jdbc,
                                          NULL};
 

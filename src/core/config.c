@@ -1206,13 +1206,37 @@ static int check_value(const struct entry *e, const sl_prop_def_t *d, char *errs
     return SL_OK;
 }
 
+/* The entry for key in the active tables (the chosen source and sink) first: two sources
+ * share key names (database.port) with different defaults and choices. */
+static const sl_prop_def_t *find_def_active(const sl_prop_table_t *const *tables, size_t ntables,
+                                            const sl_prop_table_t *const *active, size_t nactive,
+                                            const char *key)
+{
+    const sl_prop_def_t *d = find_def(active, nactive, key);
+    return d ? d : find_def(tables, ntables, key);
+}
+
+void sl_conf_set_active(sl_conf_t *conf, const sl_prop_table_t *const *active, size_t nactive)
+{
+    size_t front = 0;
+    for (size_t a = 0; a < nactive; a++)
+        for (size_t t = front; t < conf->ntables; t++)
+            if (conf->tables[t] == active[a]) {
+                const sl_prop_table_t *x = conf->tables[t];
+                memmove(&conf->tables[front + 1], &conf->tables[front],
+                        (t - front) * sizeof *conf->tables);
+                conf->tables[front++] = x;
+                break;
+            }
+}
+
 int sl_conf_validate(const sl_conf_t *conf, const sl_prop_table_t *const *tables, size_t ntables,
                      const sl_prop_table_t *const *active, size_t nactive, char *errstr,
                      size_t errstr_size)
 {
     for (size_t i = 0; i < conf->n; i++) {
         const struct entry *e = &conf->entries[i];
-        const sl_prop_def_t *d = find_def(tables, ntables, e->key);
+        const sl_prop_def_t *d = find_def_active(tables, ntables, active, nactive, e->key);
         if (!d) {
             char q[QUOTE_MAX + 8];
             quote_text(q, sizeof q, e->key);
@@ -1249,7 +1273,7 @@ int sl_conf_validate(const sl_conf_t *conf, const sl_prop_table_t *const *tables
         }
     for (size_t i = 0; i < conf->n; i++) {
         struct entry *e = &conf->entries[i];
-        const sl_prop_def_t *d = find_def(tables, ntables, e->key);
+        const sl_prop_def_t *d = find_def_active(tables, ntables, active, nactive, e->key);
         if (d && (d->flags & SL_PF_IGNORED) && !e->warned) {
             sl_warn("%s is accepted for Debezium compatibility and has no effect", e->key);
             e->warned = true;

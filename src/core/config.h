@@ -90,6 +90,11 @@ SL_WUR int sl_conf_validate(const sl_conf_t *conf, const sl_prop_table_t *const 
                             size_t ntables, const sl_prop_table_t *const *active, size_t nactive,
                             char *errstr, size_t errstr_size);
 
+/* Puts the `active` tables (the configured source's and sink's) first, so that getters
+ * resolve a key both sources define (database.port) to the active source's entry: its
+ * default and choices. Call once the connector class is known, before any getter. */
+void sl_conf_set_active(sl_conf_t *conf, const sl_prop_table_t *const *active, size_t nactive);
+
 /* Getters: value set in file/environment, else the default of the key's table entry,
  * else NULL / 0 / false. Keys must be in a registered table (asserted in debug builds). */
 const char *sl_conf_str(const sl_conf_t *conf, const char *key);

@@ -52,10 +52,10 @@ int pg_check(const sl_conf_t *conf, FILE *f)
     char **exc = sl_conf_list(conf, "debezium.source.table.exclude.list");
     char **sinc = sl_conf_list(conf, "debezium.source.schema.include.list");
     char **sexc = sl_conf_list(conf, "debezium.source.schema.exclude.list");
-    pg_regex_list_compile(&o->table_inc, inc);
-    pg_regex_list_compile(&o->table_exc, exc);
-    pg_regex_list_compile(&o->schema_inc, sinc);
-    pg_regex_list_compile(&o->schema_exc, sexc);
+    sl_relist_compile(&o->table_inc, inc);
+    sl_relist_compile(&o->table_exc, exc);
+    sl_relist_compile(&o->schema_inc, sinc);
+    sl_relist_compile(&o->schema_exc, sexc);
     sl_conf_list_free(inc);
     sl_conf_list_free(exc);
     sl_conf_list_free(sinc);
@@ -161,10 +161,10 @@ int pg_check(const sl_conf_t *conf, FILE *f)
     }
 out:
     free(o->prefix);
-    pg_regex_list_free(&o->table_inc);
-    pg_regex_list_free(&o->table_exc);
-    pg_regex_list_free(&o->schema_inc);
-    pg_regex_list_free(&o->schema_exc);
+    sl_relist_free(&o->table_inc);
+    sl_relist_free(&o->table_exc);
+    sl_relist_free(&o->schema_inc);
+    sl_relist_free(&o->schema_exc);
     free(src);
     return bad;
 }

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "core/json.h"
+#include "encode/dbz.h"
 #include "source/pg/pg_source.h"
 #include "version.h"
 
@@ -47,13 +48,6 @@ static const char SOURCE_SCHEMA[] =
     "{\"type\":\"int64\",\"optional\":true,\"field\":\"lsn\"},"
     "{\"type\":\"int64\",\"optional\":true,\"field\":\"xmin\"}"
     "],\"optional\":false,\"name\":\"io.debezium.connector.postgresql.Source\",\"field\":\"source\"}";
-
-static const char TXN_SCHEMA[] =
-    "{\"type\":\"struct\",\"fields\":["
-    "{\"type\":\"string\",\"optional\":false,\"field\":\"id\"},"
-    "{\"type\":\"int64\",\"optional\":false,\"field\":\"total_order\"},"
-    "{\"type\":\"int64\",\"optional\":false,\"field\":\"data_collection_order\"}"
-    "],\"optional\":true,\"name\":\"event.block\",\"version\":1,\"field\":\"transaction\"}";
 
 static void row_schema(sl_buf_t *b, const pg_rel_t *rel, const char *field)
 {
@@ -114,23 +108,8 @@ int pg_encode_rel_schemas(sl_source_t *src, pg_rel_t *rel)
     row_schema(v, rel, "after");
     sl_buf_addc(v, ',');
     sl_buf_adds(v, SOURCE_SCHEMA);
-    sl_buf_addc(v, ',');
-    sl_buf_adds(v, TXN_SCHEMA);
-    sl_buf_adds(v, ",{\"type\":\"string\",\"optional\":false,\"field\":\"op\"},"
-                   "{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_ms\"},"
-                   "{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_us\"},"
-                   "{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_ns\"}"
-                   "],\"optional\":false,\"name\":\"");
-    sl_json_str_body(v, rel->topic, rel->topic_len);
-    sl_buf_adds(v, ".Envelope\",\"version\":2}");
+    sl_dbz_envelope_schema_tail(v, rel->topic, rel->topic_len);
     return sl_buf_ok(k) && sl_buf_ok(v) && sl_buf_ok(st) ? SL_OK : SL_ERR_NOMEM;
-}
-
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static int put_value(sl_source_t *src, sl_buf_t *b, const pg_rel_t *rel, const pg_col_t *c,
@@ -248,20 +227,6 @@ static void put_source(sl_source_t *src, sl_buf_t *b, const sl_buf_t *schema_tab
     sl_buf_adds(b, ",\"xmin\":null}");
 }
 
-static void put_tail(sl_buf_t *b, char op)
-{
-    int64_t t = now_us();
-    sl_buf_adds(b, ",\"transaction\":null,\"op\":\"");
-    sl_buf_addc(b, op);
-    sl_buf_adds(b, "\",\"ts_ms\":");
-    sl_json_i64(b, t / 1000);
-    sl_buf_adds(b, ",\"ts_us\":");
-    sl_json_i64(b, t);
-    sl_buf_adds(b, ",\"ts_ns\":");
-    sl_json_i64(b, t * 1000);
-    sl_buf_addc(b, '}');
-}
-
 int pg_encode_change(sl_source_t *src, const pg_change_t *ch)
 {
     const pg_rel_t *rel = ch->rel;
@@ -311,7 +276,7 @@ int pg_encode_change(sl_source_t *src, const pg_change_t *ch)
         return rc;
     sl_buf_addc(v, ',');
     put_source(src, v, &rel->source_table, ch->snapshot, ch->ts_us, ch->xid, ch->lsn);
-    put_tail(v, ch->op);
+    sl_dbz_change_tail(v, ch->op);
     if (src->o.value_schemas)
         sl_buf_addc(v, '}');
     return sl_buf_ok(k) && sl_buf_ok(v) ? SL_OK : SL_ERR_NOMEM;
@@ -330,7 +295,7 @@ int pg_encode_truncate(sl_source_t *src, const pg_rel_t *rel, uint64_t lsn, uint
     }
     sl_buf_adds(v, "{\"before\":null,\"after\":null,");
     put_source(src, v, &rel->source_table, "false", ts_us, xid, lsn);
-    put_tail(v, 't');
+    sl_dbz_change_tail(v, 't');
     if (src->o.value_schemas)
         sl_buf_addc(v, '}');
     return sl_buf_ok(v) ? SL_OK : SL_ERR_NOMEM;
@@ -365,7 +330,7 @@ int pg_encode_message(sl_source_t *src, const sl_pgo_msg_t *m, uint64_t lsn, uin
                        "\"name\":\"io.debezium.connector.postgresql.MessageValue\"},\"payload\":");
     }
     sl_buf_adds(v, "{\"op\":\"m\",\"ts_ms\":");
-    sl_json_i64(v, now_us() / 1000);
+    sl_json_i64(v, sl_dbz_now_us() / 1000);
     sl_buf_addc(v, ',');
     static const char NO_TABLE[] = ",\"schema\":\"\",\"table\":\"\"";
     const sl_buf_t no_table = {(char *)NO_TABLE, sizeof NO_TABLE - 1, sizeof NO_TABLE, false};
@@ -382,26 +347,7 @@ int pg_encode_message(sl_source_t *src, const sl_pgo_msg_t *m, uint64_t lsn, uin
 
 int pg_encode_heartbeat(sl_source_t *src, int64_t ts_ms)
 {
-    sl_buf_t *k = &src->kb, *v = &src->vb;
-    sl_buf_reset(k);
-    sl_buf_reset(v);
-    if (src->o.key_schemas)
-        sl_buf_adds(k, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"string\","
-                       "\"optional\":false,\"field\":\"serverName\"}],\"optional\":false,"
-                       "\"name\":\"io.debezium.connector.common.ServerNameKey\"},\"payload\":");
-    sl_buf_adds(k, "{\"serverName\":");
-    sl_json_strz(k, src->o.prefix);
-    sl_buf_addc(k, '}');
-    if (src->o.key_schemas)
-        sl_buf_addc(k, '}');
-    if (src->o.value_schemas)
-        sl_buf_adds(v, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int64\","
-                       "\"optional\":false,\"field\":\"ts_ms\"}],\"optional\":false,"
-                       "\"name\":\"io.debezium.connector.common.Heartbeat\"},\"payload\":");
-    sl_buf_adds(v, "{\"ts_ms\":");
-    sl_json_i64(v, ts_ms);
-    sl_buf_addc(v, '}');
-    if (src->o.value_schemas)
-        sl_buf_addc(v, '}');
-    return sl_buf_ok(k) && sl_buf_ok(v) ? SL_OK : SL_ERR_NOMEM;
+    sl_dbz_heartbeat(&src->kb, &src->vb, src->o.prefix, src->o.key_schemas, src->o.value_schemas,
+                     ts_ms);
+    return sl_buf_ok(&src->kb) && sl_buf_ok(&src->vb) ? SL_OK : SL_ERR_NOMEM;
 }

@@ -26,63 +26,19 @@
 #include "core/log.h"
 #include "source/pg/pg_source.h"
 
-void pg_regex_list_free(pg_regex_list_t *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        regfree(&l->re[i]);
-    free(l->re);
-    l->re = NULL;
-    l->n = 0;
-}
-
-int pg_regex_list_compile(pg_regex_list_t *l, char **items)
-{
-    l->n = 0;
-    l->re = NULL;
-    if (!items)
-        return SL_OK;
-    size_t n = 0;
-    while (items[n])
-        n++;
-    l->re = calloc(n ? n : 1, sizeof *l->re);
-    if (!l->re)
-        return SL_ERR_NOMEM;
-    for (size_t i = 0; i < n; i++) {
-        size_t len = strlen(items[i]) + 5;
-        char *pat = malloc(len);
-        if (!pat)
-            return SL_ERR_NOMEM;
-        snprintf(pat, len, "^(%s)$", items[i]);
-        int rc = regcomp(&l->re[l->n], pat, REG_EXTENDED | REG_ICASE | REG_NOSUB);
-        free(pat);
-        if (rc != 0)
-            return SL_ERR_CONFIG; /* validated by the config layer already */
-        l->n++;
-    }
-    return SL_OK;
-}
-
-bool pg_regex_list_match(const pg_regex_list_t *l, const char *s)
-{
-    for (size_t i = 0; i < l->n; i++)
-        if (regexec(&l->re[i], s, 0, NULL, 0) == 0)
-            return true;
-    return false;
-}
-
 bool pg_table_captured(const pg_opts_t *o, const char *nsp, const char *rel)
 {
     if (!strcmp(nsp, "pg_catalog") || !strcmp(nsp, "information_schema"))
         return false;
-    if (o->schema_inc.n && !pg_regex_list_match(&o->schema_inc, nsp))
+    if (o->schema_inc.n && !sl_relist_match(&o->schema_inc, nsp))
         return false;
-    if (o->schema_exc.n && pg_regex_list_match(&o->schema_exc, nsp))
+    if (o->schema_exc.n && sl_relist_match(&o->schema_exc, nsp))
         return false;
     char full[512];
     snprintf(full, sizeof full, "%s.%s", nsp, rel);
-    if (o->table_inc.n && !pg_regex_list_match(&o->table_inc, full))
+    if (o->table_inc.n && !sl_relist_match(&o->table_inc, full))
         return false;
-    if (o->table_exc.n && pg_regex_list_match(&o->table_exc, full))
+    if (o->table_exc.n && sl_relist_match(&o->table_exc, full))
         return false;
     return true;
 }
@@ -244,7 +200,7 @@ static int rel_finish(sl_source_t *src, pg_rel_t *rel)
             return SL_ERR_NOMEM;
         char full[1024];
         snprintf(full, sizeof full, "%s.%s.%s", rel->nspname, rel->relname, c->name);
-        c->excluded = src->o.col_exc.n && pg_regex_list_match(&src->o.col_exc, full);
+        c->excluded = src->o.col_exc.n && sl_relist_match(&src->o.col_exc, full);
         int rc = sl_pgconv_new(&c->conv, c->type_oid, c->typmod, type_lookup, src, &src->o.types,
                                e, sizeof e);
         if (rc != SL_OK) {

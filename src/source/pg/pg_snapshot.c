@@ -11,10 +11,7 @@
  * values are the same text forms pgoutput sends, so the same converters give
  * the same JSON. Rows become op "r" events.
  *
- * source.snapshot follows Debezium 2.x: "first" for the very first record,
- * "first_in_data_collection" / "last_in_data_collection" at table boundaries,
- * "last" for the very last record, "true" otherwise. To know which row is last,
- * one encoded row is held back until the next one (or the end) is seen.
+ * source.snapshot follows Debezium 2.x (labels and the held-back row: dbz.h).
  *
  * Invariants:
  *  1. The replication connection stays idle for the whole snapshot (any command
@@ -32,53 +29,15 @@
 #include <time.h>
 
 #include "core/log.h"
+#include "encode/dbz.h"
 #include "source/pg/pg_source.h"
 
 typedef struct snap {
     sl_source_t *src;
     uint64_t consistent_lsn;
     int64_t ts_us;
-    int64_t row_no;
-    /* the held-back row */
-    bool have_pending;
-    bool pending_first_overall;
-    bool pending_first_in_table;
-    sl_buf_t pk, pv; /* its key and value */
-    size_t pending_snap_off;
-    const pg_rel_t *pending_rel;
-    sl_pos_t pending_pos;
+    sl_dbz_snap_hold_t hold; /* the held-back row (source.snapshot labels, dbz.h) */
 } snap_t;
-
-/* Emits the held-back row with its final source.snapshot label. */
-static int flush_pending(snap_t *s, bool last_in_table, bool last_overall)
-{
-    if (!s->have_pending)
-        return SL_OK;
-    s->have_pending = false;
-    const char *label = last_overall                ? "last"
-                        : s->pending_first_overall  ? "first"
-                        : s->pending_first_in_table ? "first_in_data_collection"
-                        : last_in_table             ? "last_in_data_collection"
-                                                    : "true";
-    sl_buf_t *v = &s->pv;
-    sl_buf_t spliced = SL_BUF_INIT;
-    if (strcmp(label, "true") != 0) {
-        /* replace the "true" written at pending_snap_off */
-        sl_buf_add(&spliced, v->data, s->pending_snap_off);
-        sl_buf_adds(&spliced, label);
-        sl_buf_add(&spliced, v->data + s->pending_snap_off + 4, v->len - s->pending_snap_off - 4);
-        if (!sl_buf_ok(&spliced)) {
-            sl_buf_free(&spliced);
-            return SL_ERR_NOMEM;
-        }
-        v = &spliced;
-    }
-    const pg_rel_t *rel = s->pending_rel;
-    sl_event_t *ev = sl_event_new(&s->pending_pos, 'r', rel->topic, rel->topic_len,
-                                  s->pk.len ? s->pk.data : NULL, s->pk.len, v->data, v->len);
-    sl_buf_free(&spliced);
-    return pg_emit(s->src, ev);
-}
 
 static int snapshot_row(snap_t *s, const pg_rel_t *rel, sl_pgo_tuple_t *tup, bool first_in_table)
 {
@@ -88,22 +47,13 @@ static int snapshot_row(snap_t *s, const pg_rel_t *rel, sl_pgo_tuple_t *tup, boo
     int rc = pg_encode_change(src, &ch);
     if (rc != SL_OK)
         return rc;
-    if ((rc = flush_pending(s, first_in_table, false)) != SL_OK)
+    sl_pos_t pos = {.index = s->hold.rows, .flags = SL_POS_SNAPSHOT};
+    sl_event_t *ev;
+    rc = sl_dbz_snap_hold(&s->hold, &src->kb, &src->vb, src->snap_off, rel->topic, rel->topic_len,
+                          &pos, first_in_table, &ev);
+    if (rc != SL_OK)
         return rc;
-    /* swap the freshly encoded buffers into the pending slot */
-    sl_buf_t t = s->pk;
-    s->pk = src->kb;
-    src->kb = t;
-    t = s->pv;
-    s->pv = src->vb;
-    src->vb = t;
-    s->pending_snap_off = src->snap_off;
-    s->pending_rel = rel;
-    s->pending_first_overall = s->row_no == 0;
-    s->pending_first_in_table = first_in_table;
-    s->have_pending = true;
-    s->pending_pos = (sl_pos_t){.index = s->row_no++, .flags = SL_POS_SNAPSHOT};
-    return SL_OK;
+    return ev ? pg_emit(src, ev) : SL_OK;
 }
 
 static int copy_table(snap_t *s, PGconn *c, const pg_rel_t *rel)
@@ -224,7 +174,7 @@ int pg_snapshot_run(sl_source_t *src, const char *snapshot_name, uint64_t consis
             continue;
         char full[512];
         snprintf(full, sizeof full, "%s.%s", nsp, rel);
-        if (src->o.snap_inc.n && !pg_regex_list_match(&src->o.snap_inc, full))
+        if (src->o.snap_inc.n && !sl_relist_match(&src->o.snap_inc, full))
             continue;
         pg_rel_t *prel;
         if ((rc = pg_rel_from_catalog(src, (uint32_t)strtoul(PQgetvalue(r, i, 0), NULL, 10),
@@ -233,13 +183,13 @@ int pg_snapshot_run(sl_source_t *src, const char *snapshot_name, uint64_t consis
         rc = copy_table(&s, c, prel);
     }
     PQclear(r);
-    if (rc == SL_OK)
-        rc = flush_pending(&s, true, true);
+    sl_event_t *last = NULL;
+    if (rc == SL_OK && (rc = sl_dbz_snap_release(&s.hold, true, true, &last)) == SL_OK && last)
+        rc = pg_emit(src, last);
     if (rc == SL_OK)
         rc = pg_exec_ok(src, c, "COMMIT");
     PQfinish(c);
-    sl_buf_free(&s.pk);
-    sl_buf_free(&s.pv);
+    sl_dbz_snap_hold_free(&s.hold);
     if (rc != SL_OK)
         return rc;
     /* the end marker: once durable, the stored offset says "snapshot done, stream from here" */
@@ -247,6 +197,6 @@ int pg_snapshot_run(sl_source_t *src, const char *snapshot_name, uint64_t consis
     src->ack_lsn = consistent_lsn;
     rc = pg_emit(src, sl_event_new_marker(&pos));
     if (rc == SL_OK)
-        sl_info("pg: snapshot complete: %lld rows", (long long)s.row_no);
+        sl_info("pg: snapshot complete: %lld rows", (long long)s.hold.rows);
     return rc;
 }

@@ -104,14 +104,6 @@ const char *pg_conn_error(PGconn *c)
 
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
-static int compile_list(const sl_conf_t *conf, const char *key, pg_regex_list_t *l)
-{
-    char **items = sl_conf_list(conf, key);
-    int rc = pg_regex_list_compile(l, items);
-    sl_conf_list_free(items);
-    return rc;
-}
-
 static int opts_load(pg_opts_t *o, const sl_conf_t *conf)
 {
 #define S(k) sl_conf_str(conf, "debezium.source." k)
@@ -164,14 +156,14 @@ static int opts_load(pg_opts_t *o, const sl_conf_t *conf)
         !o->spool_dir)
         return SL_ERR_NOMEM;
     int rc = SL_OK;
-    rc = rc ? rc : compile_list(conf, "debezium.source.schema.include.list", &o->schema_inc);
-    rc = rc ? rc : compile_list(conf, "debezium.source.schema.exclude.list", &o->schema_exc);
-    rc = rc ? rc : compile_list(conf, "debezium.source.table.include.list", &o->table_inc);
-    rc = rc ? rc : compile_list(conf, "debezium.source.table.exclude.list", &o->table_exc);
-    rc = rc ? rc : compile_list(conf, "debezium.source.column.exclude.list", &o->col_exc);
-    rc = rc ? rc : compile_list(conf, "debezium.source.snapshot.include.collection.list", &o->snap_inc);
-    rc = rc ? rc : compile_list(conf, "debezium.source.message.prefix.include.list", &o->msg_inc);
-    rc = rc ? rc : compile_list(conf, "debezium.source.message.prefix.exclude.list", &o->msg_exc);
+    rc = rc ? rc : sl_relist_compile_conf(&o->schema_inc, conf, "debezium.source.schema.include.list");
+    rc = rc ? rc : sl_relist_compile_conf(&o->schema_exc, conf, "debezium.source.schema.exclude.list");
+    rc = rc ? rc : sl_relist_compile_conf(&o->table_inc, conf, "debezium.source.table.include.list");
+    rc = rc ? rc : sl_relist_compile_conf(&o->table_exc, conf, "debezium.source.table.exclude.list");
+    rc = rc ? rc : sl_relist_compile_conf(&o->col_exc, conf, "debezium.source.column.exclude.list");
+    rc = rc ? rc : sl_relist_compile_conf(&o->snap_inc, conf, "debezium.source.snapshot.include.collection.list");
+    rc = rc ? rc : sl_relist_compile_conf(&o->msg_inc, conf, "debezium.source.message.prefix.include.list");
+    rc = rc ? rc : sl_relist_compile_conf(&o->msg_exc, conf, "debezium.source.message.prefix.exclude.list");
     return rc;
 }
 
@@ -184,10 +176,10 @@ static void opts_free(pg_opts_t *o)
     free(o->heartbeat_query);
     free(o->heartbeat_topic);
     free(o->spool_dir);
-    pg_regex_list_t *lists[] = {&o->schema_inc, &o->schema_exc, &o->table_inc, &o->table_exc,
+    sl_relist_t *lists[] = {&o->schema_inc, &o->schema_exc, &o->table_inc, &o->table_exc,
                                 &o->col_exc,    &o->snap_inc,   &o->msg_inc,   &o->msg_exc};
     for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
-        pg_regex_list_free(lists[i]);
+        sl_relist_free(lists[i]);
 }
 
 /* --- connections ------------------------------------------------------------ */
@@ -523,8 +515,8 @@ static int handle_change(sl_source_t *src, const sl_pgo_msg_t *m, uint64_t lsn)
     case 'M': {
         bool transactional = m->u.message.flags & 1;
         const char *prefix = m->u.message.prefix;
-        bool wanted = (!src->o.msg_inc.n || pg_regex_list_match(&src->o.msg_inc, prefix)) &&
-                      !(src->o.msg_exc.n && pg_regex_list_match(&src->o.msg_exc, prefix));
+        bool wanted = (!src->o.msg_inc.n || sl_relist_match(&src->o.msg_inc, prefix)) &&
+                      !(src->o.msg_exc.n && sl_relist_match(&src->o.msg_exc, prefix));
         sl_pos_t pos;
         if (transactional) {
             txn_pos(src, &pos, lsn, 0);
@@ -1179,7 +1171,7 @@ static int check_snapshot_privileges(sl_source_t *src)
         char full[512];
         snprintf(full, sizeof full, "%s.%s", nsp, rel);
         if (!pg_table_captured(&src->o, nsp, rel) ||
-            (src->o.snap_inc.n && !pg_regex_list_match(&src->o.snap_inc, full)))
+            (src->o.snap_inc.n && !sl_relist_match(&src->o.snap_inc, full)))
             continue;
         sl_buf_printf(&list, "%s%s", missing++ ? ", " : "", full);
     }

@@ -16,13 +16,13 @@
 #define SL_PG_SOURCE_H
 
 #include <libpq-fe.h>
-#include <regex.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "core/buf.h"
 #include "core/plugin.h"
+#include "core/relist.h"
 #include "source/pg/pgoutput.h"
 #include "source/pg/pgtypes.h"
 
@@ -32,11 +32,6 @@ extern const sl_prop_table_t sl_pg_props;
 #define PG_SESSION_OPTIONS                                                                         \
     "-c DateStyle=ISO -c TimeZone=UTC -c IntervalStyle=iso_8601 -c extra_float_digits=3 "         \
     "-c bytea_output=hex -c client_encoding=UTF8 -c lc_monetary=C"
-
-typedef struct pg_regex_list {
-    size_t n;
-    regex_t *re;
-} pg_regex_list_t;
 
 typedef struct pg_col {
     char *name;
@@ -84,8 +79,8 @@ typedef struct pg_opts {
     int64_t status_interval_ms;
     char *spool_dir;
     sl_pgtype_opts_t types;
-    pg_regex_list_t schema_inc, schema_exc, table_inc, table_exc, col_exc, snap_inc;
-    pg_regex_list_t msg_inc, msg_exc;
+    sl_relist_t schema_inc, schema_exc, table_inc, table_exc, col_exc, snap_inc;
+    sl_relist_t msg_inc, msg_exc;
 } pg_opts_t;
 
 enum { SNAP_INITIAL, SNAP_NO_DATA, SNAP_NEVER, SNAP_INITIAL_ONLY, SNAP_WHEN_NEEDED, SNAP_ALWAYS };
@@ -155,9 +150,6 @@ int pg_exec_ok(sl_source_t *src, PGconn *c, const char *sql);
 const char *pg_conn_error(PGconn *c);
 
 /* pg_relcache.c */
-void pg_regex_list_free(pg_regex_list_t *l);
-int pg_regex_list_compile(pg_regex_list_t *l, char **items);
-bool pg_regex_list_match(const pg_regex_list_t *l, const char *s);
 bool pg_table_captured(const pg_opts_t *o, const char *nsp, const char *rel);
 pg_rel_t *pg_rel_find(sl_source_t *src, uint32_t relid);
 /* Builds/refreshes a relation from a Relation message (columns, order) + the catalog. */
