@@ -233,3 +233,162 @@ SQL
     t1=$(bench_now)
     bench_log "workload $w (${DESC[$w]}) written in $(bench_sub "$t1" "$t0") s; endpos ${ENDPOS[$w]}"
 }
+
+# --- MariaDB (bench/my_stream.sh) --------------------------------------------------------
+# The server is the throwaway MariaDB of tests/integration/lib.sh's my_start (MY_PID,
+# MY_PORT). mariadbd runs every connection as a thread of its one process, so there
+# is no reaped-children counter as with PostgreSQL: the server CPU of a run is the
+# growth of mariadbd's own utime+stime (/proc/<mariadbd>/stat fields 14 and 15, all
+# its threads, the exited ones included) — the binlog dump thread of the run plus
+# whatever the server does in the background meanwhile (bench_my_quiesce first).
+
+# bench_my_server_cpu: CPU seconds (user+sys) mariadbd has used so far.
+bench_my_server_cpu()
+{
+    local stat rest hz
+    stat=$(cat "/proc/$MY_PID/stat")
+    rest=${stat##*) }          # fields from 3 (state) on
+    hz=$(getconf CLK_TCK)
+    # shellcheck disable=SC2086
+    set -- $rest
+    # fields 14 utime and 15 stime are the 12th and 13th after the comm field
+    awk -v u="${12}" -v s="${13}" -v hz="$hz" 'BEGIN { printf "%.2f", (u + s) / hz }'
+}
+
+# bench_my_dump_threads [user]: ids of the server's binlog dump threads (of user, if given).
+bench_my_dump_threads()
+{
+    # shellcheck disable=SC2016  # the single quotes are SQL's, inside a double-quoted string
+    my_sql "SELECT id FROM information_schema.processlist WHERE command LIKE 'Binlog Dump%'${1:+ AND user = '$1'}"
+}
+
+# bench_my_kill_dumps user: end the dump threads a stopped reader of that user left
+# behind. A dump thread waiting for new events notices a closed connection only
+# when it next sends something, so it would otherwise linger until the next write.
+bench_my_kill_dumps()
+{
+    local id
+    for id in $(bench_my_dump_threads "$1"); do
+        # not my_sql: the thread may have ended meanwhile, which is no error here
+        _my_client -N -B -e "KILL CONNECTION $id" >/dev/null 2>&1 || true
+    done
+}
+
+# bench_my_wait_dumps_gone: wait until no binlog dump thread is left (the reader of
+# the last run is gone), so that it neither loads the next run nor misses its CPU.
+bench_my_wait_dumps_gone()
+{
+    wait_for "[ -z \"\$(bench_my_dump_threads)\" ]" 30 ||
+        bench_log "warning: a binlog dump thread is still running"
+    sleep 0.2
+}
+
+# bench_my_quiesce: after writing a workload, let InnoDB write its dirty pages and
+# finish purge now rather than during the measured runs (their CPU would count as
+# the server's, and their I/O as other load).
+bench_my_quiesce()
+{
+    local pct
+    pct=$(my_sql 'SELECT @@innodb_max_dirty_pages_pct')
+    my_sql "SET GLOBAL innodb_max_dirty_pages_pct = 0"
+    wait_for "[ \"\$(my_sql \"SELECT variable_value FROM information_schema.global_status WHERE variable_name = 'INNODB_BUFFER_POOL_PAGES_DIRTY'\")\" -le 10 ]" 300 ||
+        bench_log "warning: InnoDB still has dirty pages after 300 s"
+    wait_for "[ \"\$(my_sql \"SELECT variable_value FROM information_schema.global_status WHERE variable_name = 'INNODB_HISTORY_LIST_LENGTH'\")\" -le 100 ]" 120 ||
+        bench_log "warning: InnoDB purge still has work after 120 s"
+    my_sql "SET GLOBAL innodb_max_dirty_pages_pct = $pct"
+    sleep 1
+}
+
+# bench_my_begin / bench_my_end_server: bench_begin / bench_end_server for MariaDB
+# (B_C0/B_C1 = mariadbd's CPU). bench_end is the same for both.
+bench_my_begin()
+{
+    bench_my_wait_dumps_gone
+    B_C0=$(bench_my_server_cpu)
+    B_H0=$(bench_host_busy)
+    B_T0=$(bench_now)
+}
+
+bench_my_end_server()
+{
+    bench_my_wait_dumps_gone
+    B_C1=$(bench_my_server_cpu)
+}
+
+# bench_my_binlog_pos: "file pos" of the server's binlog end (SHOW MASTER STATUS).
+bench_my_binlog_pos()
+{
+    my_sql 'SHOW MASTER STATUS' | awk -F'\t' '{ print $1, $2 }'
+}
+
+# bench_my_binlog_files FROM TO: the binlog files from FROM to TO, in order.
+bench_my_binlog_files()
+{
+    my_sql 'SHOW BINARY LOGS' | awk -F'\t' -v a="$1" -v b="$2" '$1 == a { on = 1 } on { print $1 } $1 == b { exit }'
+}
+
+# The MariaDB version of the streaming workloads: table bench.t(id int primary key,
+# a bigint, b varchar(64) /* 40 bytes */, c timestamp, d decimal(10,2)); rows from
+# the SEQUENCE engine's seq_<from>_to_<to> tables, session time zone UTC.
+MY_ROW_EXPR="seq, (seq % 1000) * 1000003, CONCAT(MD5(seq), 'abcdefgh'), TIMESTAMP'2024-01-01 00:00:00' + INTERVAL seq SECOND, (seq % 100000) / 100.0"
+
+# bench_my_setup: the table, and the procedure of workload B (created now, so that
+# the binlog range of a workload holds nothing but its rows).
+bench_my_setup()
+{
+    my_sql "CREATE DATABASE bench;
+            CREATE TABLE bench.t (id int PRIMARY KEY, a bigint, b varchar(64), c timestamp NULL,
+                                  d decimal(10,2)) ENGINE=InnoDB;"
+    cat >"$TEST_TMP/proc.sql" <<SQL
+DELIMITER ;;
+CREATE PROCEDURE bench.one_row_txns(IN s INT, IN e INT)
+BEGIN
+    DECLARE seq INT DEFAULT s;
+    WHILE seq <= e DO
+        INSERT INTO bench.t VALUES ($MY_ROW_EXPR);
+        SET seq = seq + 1;
+    END WHILE;
+END;;
+DELIMITER ;
+SQL
+    my_sql_file "$TEST_TMP/proc.sql"
+}
+
+# bench_my_mark_start W: FLUSH BINARY LOGS (workload W starts a binlog file of its
+# own) and record the start of its range in STARTPOS[W] ("file pos").
+bench_my_mark_start()
+{
+    my_sql "FLUSH BINARY LOGS"
+    STARTPOS[$1]=$(bench_my_binlog_pos)
+}
+
+# bench_my_generate W: writes workload A (A_ROWS rows in A_TXN_ROWS-row transactions,
+# INSERT ... SELECT from a sequence) or B (B_TXNS one-row transactions: autocommit
+# INSERTs in a stored procedure loop, each its own binlog transaction) and records
+# the end of its binlog range in ENDPOS[W] ("file pos"; the start is STARTPOS[W],
+# from bench_my_mark_start). Uses A_ROWS, A_TXN_ROWS, B_TXNS and DESC[W] of the caller.
+bench_my_generate()
+{
+    local w=$1 sqlf=$TEST_TMP/gen_$1.sql t0 t1 s e
+    {
+        echo "SET SESSION time_zone = '+00:00';"
+        case "$w" in
+            A)
+                for ((s = 1; s <= A_ROWS; s += A_TXN_ROWS)); do
+                    e=$((s + A_TXN_ROWS - 1))
+                    ((e > A_ROWS)) && e=$A_ROWS
+                    echo "INSERT INTO bench.t SELECT $MY_ROW_EXPR FROM seq_${s}_to_${e};"
+                done
+                ;;
+            B)
+                echo "SET SESSION autocommit = 1;"
+                echo "CALL bench.one_row_txns($((A_ROWS + 1)), $((A_ROWS + B_TXNS)));"
+                ;;
+        esac
+    } >"$sqlf"
+    t0=$(bench_now)
+    my_sql_file "$sqlf" -D bench
+    t1=$(bench_now)
+    ENDPOS[$w]=$(bench_my_binlog_pos)
+    bench_log "workload $w (${DESC[$w]}) written in $(bench_sub "$t1" "$t0") s; binlog ${STARTPOS[$w]} .. ${ENDPOS[$w]}"
+}

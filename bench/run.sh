@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
 # bench/run.sh — every benchmark, one after the other (`make bench` runs this).
 #
-# Each benchmark starts its own throwaway PostgreSQL, prints its per-run lines on
+# Each benchmark starts its own throwaway servers, prints its per-run lines on
 # standard error and a summary table (medians of BENCH_RUNS runs, ratios against
 # the reference tool measured in the same run) plus the command that reproduces
 # it on standard output. The whole output is also kept in $BENCH_LOG
 # (default: a file under ${TMPDIR:-/tmp}, named at the end).
 #
 #   BENCH_RUNS=3          runs per tool
-#   BENCH_ONLY="pg_stream pg_snapshot kafka jdbc"   which benchmarks to run
+#   BENCH_ONLY="pg_stream pg_snapshot my_stream kafka jdbc"   which benchmarks to run
 #   SLUICE_BIN=path       the binary (default build/sluice; `make bench` builds it)
-#   and each benchmark's own variables (see the top of bench/pg_*.sh, bench/kafka.sh and bench/jdbc.sh), e.g.
+#   and each benchmark's own variables (see the top of each bench/*.sh), e.g.
 #   BENCH_A_ROWS, BENCH_B_TXNS, BENCH_SNAPSHOT_ROWS for smaller sizes.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-BENCH_ONLY=${BENCH_ONLY:-pg_stream pg_snapshot kafka jdbc}
+BENCH_ONLY=${BENCH_ONLY:-pg_stream pg_snapshot my_stream kafka jdbc}
 BENCH_LOG=${BENCH_LOG:-$(mktemp "${TMPDIR:-/tmp}/sluice-bench.XXXXXX.log")}
 export BENCH_RUNS=${BENCH_RUNS:-3}
 

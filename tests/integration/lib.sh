@@ -36,6 +36,8 @@
 #   SLUICE_BIN / SLUICE_SRC / SLUICE_BUILD   set by CTest; defaults: repo root,
 #                                            <root>/build, <root>/build/sluice
 #   PG_FSYNC=on          keep fsync on in pg_start (durability tests); default off
+#   MY_FSYNC=on          my_start with innodb_flush_log_at_trx_commit=1 and
+#                        sync_binlog=1; default 2 and 0
 #   SLUICE_KEEP_TMP=1    keep temp dirs after the run (processes are still stopped)
 #   SLUICE_PORT_DIR      where port reservations live (default /tmp/sluice-ports)
 #
@@ -45,6 +47,14 @@
 #                                     PGUSER PG_DIR PG_DATA PG_LOG PG_PID
 #   pg_stop [dir]                     fast shutdown, wait, remove the dir
 #   pg_restart [fast|immediate]       stop and start the current instance, same port
+#   my_start [mariadbd options...]    throwaway MariaDB (ROW binlog, FULL image and
+#                                     metadata, server_id 1; users root and sluice);
+#                                     exports MY_DIR MY_PORT MY_PID MY_SOCK MY_LOG
+#   my_stop [dir]                     clean shutdown (SIGTERM), wait, remove the dir
+#   my_restart [fast|immediate]       SIGTERM or SIGKILL, start again: same port, options
+#   my_sql SQL [mariadb args...]      SQL as root over TCP, -N -B output; errors fail
+#   my_sql_file FILE [mariadb args...]  the same for a script file
+#   my_sluice_conf FILE [key=value...]  sluice_conf for the MariaDbConnector
 #   register_pid pid [signal]         stop pid at exit, newest first (default TERM;
 #                                     "-": only wait for it), SIGKILL after 15 s
 #   unregister_pid pid
@@ -608,6 +618,378 @@ pg_restart()
     # An immediate stop can leave the pid file behind; postgres sees that its
     # pid is gone and takes the lock over.
     _pg_launch || { _pg_start_error "$PG_LOG" >&2; fail "pg_restart: server did not start again"; }
+}
+
+# ---------------------------------------------------------------- MariaDB
+
+# The same model as PostgreSQL above: a throwaway server in a temp dir, started
+# as a child of this shell (through runuser as the mysql OS user when we are
+# root), registered by pid, on a port from free_port, stopped by pid.
+
+declare -A _MY_LAUNCHER_OF=()   # mariadbd pid -> runuser pid
+
+# Runs a command as the OS user that owns the server: mysql when we are root
+# (mariadbd refuses to run as root), ourselves otherwise. The working directory
+# is the instance dir, which that user can read.
+_my_as()
+{
+    if [[ $(id -u) -eq 0 ]]; then
+        (cd "${_MY_CWD:-/}" && runuser -u mysql -- "$@")
+    else
+        (cd "${_MY_CWD:-/}" && "$@")
+    fi
+}
+
+# The server binary: /usr/sbin is not in every user's PATH.
+_my_mariadbd()
+{
+    local b
+    b=$(command -v mariadbd 2>/dev/null || true)
+    [[ -n "$b" ]] || b=/usr/sbin/mariadbd
+    echo "$b"
+}
+
+# _my_client [mariadb args...]: the mariadb client as root over TCP on $MY_PORT;
+# no option files (~/.my.cnf, /etc/mysql), utf8mb4 whatever the locale says.
+_my_client()
+{
+    mariadb --no-defaults --protocol=TCP --host=127.0.0.1 --port="$MY_PORT" --user=root \
+        --connect-timeout=10 --default-character-set=utf8mb4 "$@"
+}
+
+# The same over the server's unix socket (setup, readiness): root@localhost.
+_my_client_sock()
+{
+    mariadb --no-defaults --protocol=SOCKET --socket="$MY_SOCK" --user=root \
+        --connect-timeout=10 --default-character-set=utf8mb4 "$@"
+}
+
+# _my_start_error [offset]: the server's log lines (from byte offset on) that
+# say why it did not start.
+_my_start_error()
+{
+    local off=${1:-0}
+    echo "--- last lines of $MY_LOG" >&2
+    tail -c "+$((off + 1))" "$MY_LOG" 2>/dev/null | tail -n 20 >&2 || true
+    echo "---" >&2
+}
+
+# parent pid of $1 (field 4 of /proc/<pid>/stat)
+_my_ppid()
+{
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+    stat=${stat##*) }
+    # shellcheck disable=SC2086
+    set -- $stat
+    echo "${2:-}"
+}
+
+# Starts mariadbd with the arguments in $MY_DIR/mariadbd.args (one a line) as a
+# child of this shell (through runuser when root, which waits for it, so it is
+# always reaped), in a session of its own (a Ctrl-C goes to the script, whose
+# cleanup then stops things in order), and waits until it accepts connections on
+# its socket and over TCP on $MY_PORT. Sets MY_PID, the mariadbd process
+# (read from its pid file; checked to be the launcher or its child, so a stale
+# pid file left by a SIGKILL is never taken for the new server).
+_my_launch()
+{
+    local launcher deadline pid port sock bin
+    local -a args
+    mapfile -t args <"$MY_DIR/mariadbd.args"
+    bin=$(_my_mariadbd)
+    _MY_LOG_OFF=$(stat -c %s "$MY_LOG" 2>/dev/null || echo 0)
+    if [[ $(id -u) -eq 0 ]]; then
+        (cd "$MY_DIR" && exec setsid runuser -u mysql -- "$bin" "${args[@]}") \
+            </dev/null >>"$MY_LOG" 2>&1 &
+    else
+        (cd "$MY_DIR" && exec setsid "$bin" "${args[@]}") </dev/null >>"$MY_LOG" 2>&1 &
+    fi
+    launcher=$!
+    register_pid "$launcher" TERM
+    deadline=$(_lib_deadline 60)
+    while true; do
+        pid=$(cat "$MY_DIR/mariadbd.pid" 2>/dev/null || true)
+        if [[ "$pid" =~ ^[0-9]+$ ]] && pid_alive "$pid" &&
+            [[ "$pid" == "$launcher" || "$(_my_ppid "$pid")" == "$launcher" ]]; then
+            # ready on its socket, with the expected port, and that port (TCP,
+            # as the tests connect) leads to this server
+            if port=$(_my_client_sock -N -B -e 'SELECT @@port' 2>/dev/null) &&
+                [[ "$port" == "$MY_PORT" ]] &&
+                sock=$(_my_client -N -B -e 'SELECT @@socket' 2>/dev/null) &&
+                [[ "$sock" == "$MY_SOCK" ]]; then
+                MY_PID=$pid
+                break
+            fi
+        fi
+        if ! pid_alive "$launcher"; then
+            wait "$launcher" 2>/dev/null || true
+            unregister_pid "$launcher"
+            return 1
+        fi
+        if ! _lib_before "$deadline"; then
+            echo "lib.sh: MariaDB not ready after 60 s" >&2
+            return 1    # still registered: cleanup stops it
+        fi
+        sleep 0.05
+    done
+    export MY_PID
+    # mariadbd is what gets signalled (SIGTERM: clean shutdown); runuser, if
+    # any, exits with it. (runuser would pass a SIGTERM on, but SIGKILLs its
+    # child 2 s later: never signal the launcher once the server runs.)
+    if [[ "$MY_PID" != "$launcher" ]]; then
+        unregister_pid "$launcher"
+        register_pid "$launcher" -      # not signalled, only waited for
+        register_pid "$MY_PID" TERM
+        _MY_LAUNCHER_OF[$MY_PID]=$launcher
+    fi
+}
+
+# Stops mariadbd $1 with signal $2 and waits for it and its launcher.
+_my_kill()
+{
+    local pid=$1 sig=$2
+    stop_pid "$pid" "$sig" 120 || true
+    if [[ -n "${_MY_LAUNCHER_OF[$pid]:-}" ]]; then
+        stop_pid "${_MY_LAUNCHER_OF[$pid]}" - 10 || true
+        unset '_MY_LAUNCHER_OF[$pid]'
+    fi
+}
+
+# my_start [extra mariadbd options...]: mariadb-install-db + start a throwaway
+# MariaDB with a ROW binlog (log_bin=mysql-bin, binlog_row_image=FULL,
+# binlog_row_metadata=FULL, server_id=1), utf8mb4, small memory, no fsync
+# (MY_FSYNC=on: innodb_flush_log_at_trx_commit=1, sync_binlog=1). The extra
+# options come last and override these (--server-id=2, --binlog-format=MIXED ...);
+# they are kept for my_restart. Users: root@localhost/127.0.0.1 without password,
+# sluice@'%'/'127.0.0.1' (password sluice) with REPLICATION SLAVE, REPLICATION
+# CLIENT, SELECT, RELOAD, SHOW DATABASES on *.*. The setup is not binlogged: the
+# binlog holds only what the test writes.
+# Exports MY_DIR (temp dir) MY_PORT MY_PID (mariadbd) MY_SOCK MY_LOG (error log).
+# A second my_start starts a second server and points these at it; save the
+# first's values if you need both.
+my_start()
+{
+    local dir user out
+    command -v mariadb-install-db >/dev/null 2>&1 ||
+        fail "my_start: mariadb-install-db not found (scripts/install-deps.sh installs mariadb-server)"
+    dir=$(mktemp -d "${TMPDIR:-/tmp}/sluice-my.XXXXXX")
+    register_dir "$dir"
+    chmod 0755 "$dir"
+    if [[ $(id -u) -eq 0 ]]; then
+        user=mysql
+        chown mysql: "$dir"
+    else
+        user=$(id -un)
+    fi
+    if ! _MY_CWD=$dir _my_as test -w "$dir"; then
+        fail "my_start: $dir is not writable by $user (is ${TMPDIR:-/tmp} reachable by that user?)"
+    fi
+    MY_DIR=$dir
+    MY_SOCK=$dir/mysqld.sock
+    MY_LOG=$dir/mariadb.log
+    export MY_DIR MY_SOCK MY_LOG
+    # Created by the server's user: mariadbd reopens the log for --log-error. A
+    # tmpdir of its own: in a shared /tmp, concurrent bootstraps were seen to
+    # trip over each other's temporary tables.
+    _MY_CWD=$dir _my_as touch "$MY_LOG"
+    _MY_CWD=$dir _my_as mkdir "$dir/tmp"
+
+    local -a install=(mariadb-install-db --no-defaults --datadir="$dir/data" --tmpdir="$dir/tmp"
+        --auth-root-authentication-method=normal --skip-test-db --skip-name-resolve
+        --innodb-buffer-pool-size=32M --innodb-log-file-size=16M)
+    [[ $(id -u) -eq 0 ]] || install+=(--user="$user")
+    if ! out=$(_MY_CWD=$dir _my_as "${install[@]}" 2>&1); then
+        echo "--- mariadb-install-db said:" >&2
+        grep -E 'ERROR|\[Warning\]' <<<"$out" | head -n 20 >&2 || true
+        echo "$out" | head -n 30 >&2
+        fail "my_start: mariadb-install-db failed"
+    fi
+
+    local -a durability
+    if [[ "${MY_FSYNC:-off}" == on ]]; then
+        durability=(--innodb-flush-log-at-trx-commit=1 --sync-binlog=1)
+    else
+        durability=(--innodb-flush-log-at-trx-commit=2 --sync-binlog=0)
+    fi
+
+    # The port is reserved against other test runs, but something outside them
+    # may still take it between the check and the bind: retry on a new port.
+    local port
+    for _ in 1 2 3; do
+        port=$(free_port) || fail "my_start: no free port"
+        MY_PORT=$port
+        export MY_PORT
+        printf '%s\n' --no-defaults --datadir="$dir/data" --tmpdir="$dir/tmp" --socket="$MY_SOCK" \
+            --pid-file="$dir/mariadbd.pid" --port="$port" --bind-address=127.0.0.1 \
+            --skip-name-resolve --log-error="$MY_LOG" \
+            --log-bin=mysql-bin --binlog-format=ROW --binlog-row-image=FULL \
+            --binlog-row-metadata=FULL --server-id=1 \
+            --innodb-buffer-pool-size=32M --innodb-log-file-size=16M "${durability[@]}" \
+            --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
+            "$@" >"$dir/mariadbd.args"
+        if _my_launch; then
+            _my_setup_users
+            return 0
+        fi
+        if ! tail -c "+$((_MY_LOG_OFF + 1))" "$MY_LOG" 2>/dev/null |
+            grep -q 'Bind on TCP/IP port\|Address already in use'; then
+            break
+        fi
+        echo "my_start: port $port was taken, retrying" >&2
+    done
+    _my_start_error "$_MY_LOG_OFF"
+    fail "my_start: server did not start (log: $MY_LOG)"
+}
+
+# Users of a fresh server (over the socket, as root@localhost, not binlogged).
+_my_setup_users()
+{
+    local host sql
+    host=$(uname -n)
+    sql="SET SESSION sql_log_bin = 0;
+CREATE USER IF NOT EXISTS 'root'@'127.0.0.1';
+GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;
+CREATE USER IF NOT EXISTS 'sluice'@'%' IDENTIFIED BY 'sluice';
+CREATE USER IF NOT EXISTS 'sluice'@'127.0.0.1' IDENTIFIED BY 'sluice';
+GRANT REPLICATION SLAVE, REPLICATION CLIENT, SELECT, RELOAD, SHOW DATABASES ON *.* TO 'sluice'@'%';
+GRANT REPLICATION SLAVE, REPLICATION CLIENT, SELECT, RELOAD, SHOW DATABASES ON *.* TO 'sluice'@'127.0.0.1';"
+    # mariadb-install-db also made root@<hostname>, which --skip-name-resolve only
+    # warns about at every start.
+    case "$host" in
+        localhost | 127.0.0.1 | ::1 | *\'* | *\\*) ;;
+        *) sql+=" DROP USER IF EXISTS 'root'@'$host';" ;;
+    esac
+    local out
+    if ! out=$(_my_client_sock -N -B -e "$sql" 2>&1); then
+        fail "my_start: setting up users failed: $out"
+    fi
+}
+
+# my_stop [dir]: clean shutdown (SIGTERM) of the server in dir (default $MY_DIR)
+# by its registered pid, wait until it is gone, remove dir (kept with
+# SLUICE_KEEP_TMP=1).
+my_stop()
+{
+    local dir=${1:-${MY_DIR:-}} pid entry
+    [[ -n "$dir" ]] || fail "my_stop: no server"
+    if [[ -f "$dir/mariadbd.pid" ]]; then
+        pid=$(cat "$dir/mariadbd.pid" 2>/dev/null || true)
+        # Only a pid this script registered: a pid file left by a SIGKILL may
+        # name a process that is not ours any more.
+        for entry in "${_LIB_PIDS[@]}"; do
+            if [[ "${entry%%:*}" == "$pid" ]]; then
+                _my_kill "$pid" TERM
+                break
+            fi
+        done
+    fi
+    if [[ "${SLUICE_KEEP_TMP:-0}" != 1 ]]; then
+        rm -rf -- "$dir"
+        unregister_dir "$dir"
+    fi
+    if [[ "$dir" == "${MY_DIR:-}" ]]; then
+        unset MY_PID
+    fi
+    return 0
+}
+
+# my_restart [fast|immediate]: stop the current server (fast: SIGTERM, clean
+# shutdown; immediate: SIGKILL, crash recovery on start) and start it again on
+# the same port and datadir with the same options. Updates MY_PID.
+my_restart()
+{
+    local mode=${1:-fast} sig
+    case "$mode" in
+        fast) sig=TERM ;;
+        immediate) sig=KILL ;;
+        *) fail "my_restart: mode must be fast or immediate, not $mode" ;;
+    esac
+    [[ -n "${MY_PID:-}" ]] || fail "my_restart: no running server"
+    _my_kill "$MY_PID" "$sig"
+    unset MY_PID
+    # After a SIGKILL the pid file and the socket's lock file are left behind;
+    # mariadbd sees that their pid is gone and takes them over.
+    _my_launch || { _my_start_error "$_MY_LOG_OFF"; fail "my_restart: server did not start again"; }
+}
+
+# The client's error message from its stderr file $1: the ERROR lines (it also
+# echoes the failed statement between dashes), or everything if there are none.
+_my_client_error()
+{
+    if grep -q '^ERROR' "$1" 2>/dev/null; then
+        grep '^ERROR' "$1"
+    else
+        cat "$1" 2>/dev/null
+    fi
+}
+
+# my_sql "SQL" [mariadb args...]: runs SQL (one or more statements) as root over
+# TCP on $MY_PORT: batch mode, tab-separated, no column names (-N -B), utf8mb4.
+# An error fails the test with the server's message. E.g. my_sql 'SELECT 1' -D inv
+my_sql()
+{
+    local sql=$1 errf rc=0
+    shift
+    errf="$TEST_TMP/.my_sql.$BASHPID.err"
+    _my_client -N -B -e "$sql" "$@" 2>"$errf" || rc=$?
+    if [[ $rc -ne 0 ]]; then
+        local msg shown=$sql
+        msg=$(_my_client_error "$errf")
+        rm -f -- "$errf"
+        [[ ${#shown} -gt 300 ]] && shown="${shown:0:300}..."
+        fail "my_sql: $msg (SQL: $shown)"
+    fi
+    rm -f -- "$errf"
+}
+
+# my_sql_file FILE [mariadb args...]: the same for a script file (stops at the
+# first error).
+my_sql_file()
+{
+    local file=$1 errf rc=0
+    shift
+    [[ -r "$file" ]] || fail "my_sql_file: cannot read $file"
+    errf="$TEST_TMP/.my_sql.$BASHPID.err"
+    _my_client -N -B "$@" <"$file" 2>"$errf" || rc=$?
+    if [[ $rc -ne 0 ]]; then
+        local msg
+        msg=$(_my_client_error "$errf")
+        rm -f -- "$errf"
+        fail "my_sql_file $file: $msg"
+    fi
+    rm -f -- "$errf"
+}
+
+# my_sluice_conf FILE [key=value ...]: like sluice_conf, for the server of the
+# last my_start: MariaDbConnector as user sluice, a random
+# database.server.id (1000..100000, so that two readers of one server do not
+# clash), file sink at $TEST_TMP/out.jsonl, offsets in $TEST_TMP/offsets.dat,
+# schemas off. Extra arguments are appended as lines (a later key overrides an
+# earlier one). Mode 600 (a password is in it).
+my_sluice_conf()
+{
+    local file=$1
+    shift
+    [[ -n "${MY_PORT:-}" ]] || fail "my_sluice_conf: no server (my_start first)"
+    cat >"$file" <<PROPS
+debezium.source.connector.class=io.debezium.connector.mariadb.MariaDbConnector
+debezium.source.database.hostname=127.0.0.1
+debezium.source.database.port=$MY_PORT
+debezium.source.database.user=sluice
+debezium.source.database.password=sluice
+debezium.source.database.server.id=$((1000 + (RANDOM * 32768 + RANDOM) % 99001))
+debezium.source.topic.prefix=test
+debezium.source.offset.storage.file.filename=$TEST_TMP/offsets.dat
+debezium.source.offset.flush.interval.ms=100
+debezium.sink.type=file
+debezium.sink.file.path=$TEST_TMP/out.jsonl
+debezium.format.value.schemas.enable=false
+debezium.format.key.schemas.enable=false
+PROPS
+    local kv
+    for kv in "$@"; do printf '%s\n' "$kv" >>"$file"; done
+    chmod 600 "$file"   # it holds a password: sluice warns about a file others can read
 }
 
 # ---------------------------------------------------------------- per-test scratch
