@@ -113,7 +113,7 @@ static int snap_row(snap_t *s, const my_table_t *t, MYSQL_ROW row, const unsigne
     return ev ? my_emit(src, ev) : SL_OK;
 }
 
-static int snap_table(snap_t *s, const my_table_t *t, const char *engine)
+static int snap_table(snap_t *s, my_table_t *t, const char *engine)
 {
     sl_source_t *src = s->src;
     int rc = SL_OK;
@@ -170,6 +170,8 @@ static int snap_table(snap_t *s, const my_table_t *t, const char *engine)
         rc = SL_ERR_CONN;
     }
     mysql_free_result(r);
+    if (t->has_dates)
+        my_table_warn_zero_dates(t);
     if (rc == SL_OK)
         sl_info("mysql: snapshot of %s.%s: %lld rows", t->db, t->name, (long long)rows);
     return rc;

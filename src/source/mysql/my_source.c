@@ -570,6 +570,8 @@ static int handle_rows(sl_source_t *src, uint8_t type, const uint8_t *body, size
         src->txn.next_index++;
         c.row++;
     }
+    if (t->has_dates)
+        my_table_warn_zero_dates(tm->table);
     return SL_OK;
 }
 

@@ -79,6 +79,7 @@ typedef struct my_col {
     uint32_t nlabels;
     my_conv_t *conv;
     bool excluded;
+    bool zero_warned; /* the zero-date warning was given for this column */
 } my_col_t;
 
 /* A captured table at one shape: columns, key, converters and pre-rendered JSON. */
@@ -95,6 +96,7 @@ typedef struct my_table {
     sl_buf_t source_db;    /* ,"db":"<db>" */
     sl_buf_t key_schema, value_schema;
     bool from_binlog_names; /* names came from FULL row metadata */
+    bool has_dates;         /* DATE/DATETIME/TIMESTAMP columns: zero dates possible */
 } my_table_t;
 
 /* A table's schema as information_schema describes it (no binlog metadata needed). */
@@ -229,6 +231,8 @@ void my_decls_forget(sl_source_t *src, const char *db, const char *table);
 my_decl_t *my_decl_find(sl_source_t *src, const char *db, const char *table);
 int my_table_from_decl(sl_source_t *src, const my_decl_t *d, my_table_t **out);
 void my_table_free(my_table_t *t);
+/* After rows were rendered: warns once per column that rendered a zero date. */
+void my_table_warn_zero_dates(my_table_t *t);
 int my_tablemap(sl_source_t *src, const uint8_t *body, size_t len, my_tmap_entry_t **out);
 my_tmap_entry_t *my_tmap_find(sl_source_t *src, uint64_t table_id);
 void my_tmaps_clear(sl_source_t *src);

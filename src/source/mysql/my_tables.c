@@ -361,7 +361,7 @@ static char **labels_dup(const char *const *l, uint32_t n)
 /* Builds a table from resolved column definitions (copied) and key column indexes. */
 static int table_build(sl_source_t *src, const char *db, const char *name, uint32_t ncols,
                        const my_coldef_t *defs, const uint32_t *keys, uint32_t nkeys,
-                       my_table_t **out)
+                       bool text_protocol, my_table_t **out)
 {
     my_table_t *t = calloc(1, sizeof *t);
     if (!t)
@@ -387,7 +387,12 @@ static int table_build(sl_source_t *src, const char *db, const char *name, uint3
         c->def = defs[i];
         if (!(c->name = strdup(defs[i].name ? defs[i].name : "")))
             goto nomem;
-        if (defs[i].charset && !(c->charset = strdup(defs[i].charset)))
+        /* The text protocol delivers text in the connection's character set (utf8mb4),
+         * whatever the column's: decode it as such. */
+        const char *cs = defs[i].charset;
+        if (text_protocol && cs && strcmp(cs, "binary") != 0)
+            cs = "utf8mb4";
+        if (cs && !(c->charset = strdup(cs)))
             goto nomem;
         if (defs[i].nlabels) {
             if (!(c->labels = labels_dup(defs[i].labels, defs[i].nlabels)))
@@ -403,6 +408,14 @@ static int table_build(sl_source_t *src, const char *db, const char *name, uint3
             my_fail(src, "table %s.%s: %s", db, name, e);
             my_table_free(t);
             return rc == SL_ERR_NOMEM ? rc : SL_ERR_UNSUPPORTED;
+        }
+        switch (c->def.type) {
+        case MY_T_DATE: case MY_T_NEWDATE: case MY_T_DATETIME: case MY_T_DATETIME2:
+        case MY_T_TIMESTAMP: case MY_T_TIMESTAMP2:
+            t->has_dates = true;
+            break;
+        default:
+            break;
         }
         char full[1024];
         snprintf(full, sizeof full, "%s.%s.%s", db, name, c->name);
@@ -429,9 +442,23 @@ nomem:
     return SL_ERR_NOMEM;
 }
 
+void my_table_warn_zero_dates(my_table_t *t)
+{
+    for (uint32_t i = 0; i < t->ncols; i++) {
+        my_col_t *c = &t->cols[i];
+        if (c->zero_warned || !my_conv_zero_dates(c->conv))
+            continue;
+        c->zero_warned = true;
+        sl_warn("mysql: column %s.%s.%s holds zero dates ('0000-00-00'); as Debezium does, they "
+                "become %s", t->db, t->name, c->name,
+                c->def.nullable ? "null" : "the epoch (the column is NOT NULL)");
+    }
+}
+
+/* For the snapshot: values will arrive in the text protocol. */
 int my_table_from_decl(sl_source_t *src, const my_decl_t *d, my_table_t **out)
 {
-    return table_build(src, d->db, d->name, d->ncols, d->defs, d->key_idx, d->nkeys, out);
+    return table_build(src, d->db, d->name, d->ncols, d->defs, d->key_idx, d->nkeys, true, out);
 }
 
 my_tmap_entry_t *my_tmap_find(sl_source_t *src, uint64_t table_id)
@@ -527,7 +554,7 @@ static int table_from_map(sl_source_t *src, const my_tablemap_t *tm, my_table_t 
         keys = d->key_idx;
         nkeys = d->nkeys;
     }
-    int rc = table_build(src, tm->db, tm->table, tm->ncols, defs, keys, nkeys, out);
+    int rc = table_build(src, tm->db, tm->table, tm->ncols, defs, keys, nkeys, false, out);
     free(defs);
     if (rc == SL_OK)
         (*out)->from_binlog_names = tm->has_names;

@@ -77,7 +77,29 @@ typedef struct my_conv my_conv_t;
  * for each of `ncols` columns, as many bytes as its type uses (0, 1 or 2; STRING's
  * two bytes are real_type/length as the server writes them), stored as an integer in
  * meta_out[i] in the form my_coldef_t.meta expects. SL_ERR_PROTO when the block is
- * shorter or longer than the types need. */
+ * shorter or longer than the types need, or a type is unknown.
+ *
+ * The encoding of meta_out[i] (and of my_coldef_t.meta):
+ *   FLOAT, DOUBLE            the storage size byte (4, 8)
+ *   BLOB (249-252), JSON,    the size of the length prefix (1..4)
+ *   GEOMETRY
+ *   TIMESTAMP2, DATETIME2,   the fractional second precision (0..6)
+ *   TIME2
+ *   VARCHAR, VAR_STRING      the maximum length in bytes (little-endian on the wire)
+ *   NEWDECIMAL               precision << 8 | scale
+ *   BIT                      (n / 8) << 8 | (n % 8), n = length in bits
+ *   STRING (CHAR, BINARY)    the maximum length in bytes, 0..1020: the high bits that
+ *                            the server folds into the real-type byte
+ *                            (real_type ^ ((len & 0x300) >> 4)) are decoded, so
+ *                            meta < 256 means a 1-byte length prefix, else 2
+ *   STRING that is an ENUM   MY_T_ENUM << 8 | storage bytes (1 or 2),  0xF701/0xF702
+ *   STRING that is a SET     MY_T_SET << 8 | storage bytes (1..4, 8),  0xF801..0xF808
+ *   everything else          0
+ * An ENUM/SET thus stays recognisable from (MY_T_STRING, meta) alone (meta >> 8 is
+ * 247/248, which no CHAR length reaches); my_tablemap_parse() also rewrites its type
+ * to MY_T_ENUM/MY_T_SET, and my_conv_new() accepts MY_T_ENUM/MY_T_SET with meta either
+ * in this form or as the bare storage size. my_coldef_from_decl() produces exactly
+ * this form. */
 SL_WUR int my_tablemap_meta(const uint8_t *types, uint32_t ncols, const uint8_t *meta,
                             size_t meta_len, uint16_t *meta_out, char *errstr, size_t errstr_size);
 
@@ -87,7 +109,13 @@ SL_WUR int my_tablemap_meta(const uint8_t *types, uint32_t ncols, const uint8_t 
  * (for CHAR/VARCHAR/BINARY/VARBINARY: the wire meta), nullable. ENUM/SET labels are
  * parsed out of COLUMN_TYPE into `labels_buf` (malloc'd array of malloc'd strings,
  * stored in *labels_out; free with my_labels_free). The result equals what a TABLE_MAP
- * with FULL row metadata describes for the same column. */
+ * with FULL row metadata describes for the same column (MariaDB 10.11): binary
+ * string/BLOB types and GEOMETRY get charset "binary" (the TABLE_MAP's collation 63),
+ * CHAR/VARCHAR meta is the octet length, YEAR is unsigned, ENUM/SET labels are
+ * converted from UTF-8 (information_schema) into the column's character set (as the
+ * TABLE_MAP carries them). out->name is left NULL: set it from COLUMN_NAME. `charset`
+ * is borrowed like the other strings. SL_ERR_UNSUPPORTED for a data type without a
+ * mapping (e.g. MariaDB's inet4/inet6/uuid), SL_ERR_PROTO for a malformed COLUMN_TYPE. */
 SL_WUR int my_coldef_from_decl(my_coldef_t *out, const char *data_type, const char *column_type,
                                const char *charset, uint64_t octet_length, bool nullable,
                                char ***labels_out, uint32_t *nlabels_out, char *errstr,
@@ -110,7 +138,11 @@ SL_WUR int my_conv_binlog_value(const my_conv_t *conv, const uint8_t *p, size_t 
 
 /* Appends the JSON for one non-NULL value in the text protocol's form (a SELECT in the
  * snapshot, session time_zone '+00:00'), `len` bytes, not NUL-terminated. The snapshot
- * selects BIT, GEOMETRY and binary columns as they are (raw bytes). */
+ * selects BIT, GEOMETRY and binary columns as they are (raw bytes). Text arrives in the
+ * connection's character set (utf8mb4), so the snapshot's converters are made with
+ * charset "utf8mb4" for every non-binary text column (my_tables.c); the JSON is the
+ * same as the binlog path's. SL_ERR_PROTO on text that is not a value of the column's type,
+ * with a message naming the column; nothing appended then. */
 SL_WUR int my_conv_text_value(const my_conv_t *conv, const char *text, size_t len, sl_buf_t *out,
                               char *errstr, size_t errstr_size);
 
