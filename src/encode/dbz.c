@@ -35,9 +35,10 @@ void sl_dbz_envelope_schema_tail(sl_buf_t *b, const char *topic, size_t topic_le
     sl_buf_adds(b, ".Envelope\",\"version\":2}");
 }
 
-void sl_dbz_change_tail(sl_buf_t *b, char op)
+void sl_dbz_change_tail(sl_buf_t *b, char op) { sl_dbz_change_tail_at(b, op, sl_dbz_now_us()); }
+
+void sl_dbz_change_tail_at(sl_buf_t *b, char op, int64_t t)
 {
-    int64_t t = sl_dbz_now_us();
     sl_buf_adds(b, ",\"transaction\":null,\"op\":\"");
     sl_buf_addc(b, op);
     sl_buf_adds(b, "\",\"ts_ms\":");

@@ -22,8 +22,10 @@ int64_t sl_dbz_now_us(void);
  * ,<transaction block>,op,ts_ms,ts_us,ts_ns],"optional":false,"name":"<topic>.Envelope","version":2} */
 void sl_dbz_envelope_schema_tail(sl_buf_t *b, const char *topic, size_t topic_len);
 
-/* Appends ,"transaction":null,"op":"<op>","ts_ms":..,"ts_us":..,"ts_ns":..} (now). */
+/* Appends ,"transaction":null,"op":"<op>","ts_ms":..,"ts_us":..,"ts_ns":..} (now, or
+ * now_us from the caller, who may read the clock once for a batch of events). */
 void sl_dbz_change_tail(sl_buf_t *b, char op);
+void sl_dbz_change_tail_at(sl_buf_t *b, char op, int64_t now_us);
 
 /* Renders a heartbeat record (Debezium's ServerNameKey / Heartbeat) into k and v. */
 void sl_dbz_heartbeat(sl_buf_t *k, sl_buf_t *v, const char *server_name, bool key_schemas,

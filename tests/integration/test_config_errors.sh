@@ -40,7 +40,7 @@ expect_config 'debezium.source.table.include.list=public.(a' \
 expect_config 'debezium.sink.type=kafkaa' \
     "$cfg:9: debezium.sink.type: unknown sink 'kafkaa' (use one of: file stdout kafka jdbc)"
 expect_config 'debezium.source.connector.class=mongodb' \
-    "$cfg:9: debezium.source.connector.class: unknown connector 'mongodb' (use io.debezium.connector.postgresql.PostgresConnector or postgres)"
+    "$cfg:9: debezium.source.connector.class: unknown connector 'mongodb' (use io.debezium.connector.postgresql.PostgresConnector, io.debezium.connector.mariadb.MariaDbConnector, io.debezium.connector.mysql.MySqlConnector, or the short names postgres, mariadb, mysql)"
 expect_config 'debezium.source.max.queue.size=-5' \
     "$cfg:9: debezium.source.max.queue.size: '-5' is out of range (expected 2..1000000)"
 

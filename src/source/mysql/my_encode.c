@@ -209,7 +209,7 @@ int my_encode_change(sl_source_t *src, const my_change_t *ch)
     sl_buf_addc(v, ',');
     put_source(src, v, &t->source_db, &t->source_table, ch->snapshot, ch->ts_ms, ch->file,
                ch->pos, ch->row, ch->gtid, ch->has_thread, ch->thread, ch->query);
-    sl_dbz_change_tail(v, ch->op);
+    sl_dbz_change_tail_at(v, ch->op, ch->now_us ? ch->now_us : sl_dbz_now_us());
     if (src->o.value_schemas)
         sl_buf_addc(v, '}');
     return sl_buf_ok(k) && sl_buf_ok(v) ? SL_OK : SL_ERR_NOMEM;

@@ -176,7 +176,6 @@ static int emit_data(sl_source_t *src, const sl_pos_t *pos, char op, const my_ta
     sl_event_t *ev = sl_event_new(pos, op, t->topic, t->topic_len,
                                   with_key && src->kb.len ? src->kb.data : NULL, src->kb.len,
                                   with_value ? src->vb.data : NULL, src->vb.len);
-    src->last_data_ms = my_mono_ms();
     return my_emit(src, ev);
 }
 
@@ -388,6 +387,7 @@ typedef struct row_ctx {
     uint32_t pos;
     int32_t row;
     const char *gtid;
+    int64_t now_us; /* one clock reading per rows event */
 } row_ctx_t;
 
 /* Decodes one image, appending it to src->rb; off and len locate the object there. */
@@ -426,7 +426,8 @@ static int emit_row(sl_source_t *src, const row_ctx_t *c, char op, const char *b
                       .ts_ms = (uint64_t)c->ts * 1000, .file = c->file, .pos = c->pos,
                       .row = c->row, .gtid = c->gtid, .has_thread = src->txn.has_thread,
                       .thread = src->txn.thread,
-                      .query = src->o.include_query ? src->txn.query : NULL};
+                      .query = src->o.include_query ? src->txn.query : NULL,
+                      .now_us = c->now_us};
     int rc = my_encode_change(src, &ch);
     if (rc != SL_OK) {
         my_fail(src, "out of memory");
@@ -515,7 +516,9 @@ static int handle_rows(sl_source_t *src, uint8_t type, const uint8_t *body, size
     if (src->txn.has_gtid)
         snprintf(gtid, sizeof gtid, "%" PRIu32 "-%" PRIu32 "-%" PRIu64, src->txn.gtid.domain,
                  src->txn.gtid.server, src->txn.gtid.seq);
-    row_ctx_t c = {t, coord, ts, file, my_coord_off(coord), 0, src->txn.has_gtid ? gtid : NULL};
+    row_ctx_t c = {t, coord, ts, file, my_coord_off(coord), 0, src->txn.has_gtid ? gtid : NULL,
+                   sl_dbz_now_us()};
+    src->last_data_ms = my_mono_ms();
     const uint8_t *p = re.rows, *end = re.rows + re.rows_len;
     my_span_t *sb = src->spans, *sa = src->spans + t->ncols;
     while (p < end) {

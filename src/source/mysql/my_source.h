@@ -277,6 +277,7 @@ typedef struct my_change {
     bool has_thread;
     uint64_t thread;
     const char *query; /* NULL: null */
+    int64_t now_us;    /* processing time for ts_ms/us/ns (0: read the clock) */
 } my_change_t;
 int my_encode_change(sl_source_t *src, const my_change_t *ch);
 int my_encode_schema_change(sl_source_t *src, const my_ddl_t *ddl, uint64_t ts_ms,

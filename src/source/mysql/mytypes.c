@@ -555,7 +555,14 @@ static void emit_zoned(const my_conv_t *c, sl_buf_t *o, int64_t sec, uint32_t us
     unsigned m, d;
     civil_from_days(days, &y, &m, &d);
     char tmp[48], *p = tmp;
-    p += sprintf(p, "\"%04d-", (int)y);
+    *p++ = '"';
+    if (y >= 0 && y <= 9999) { /* TIMESTAMP's range; no printf on the hot path */
+        p = put2(p, (unsigned)(y / 100));
+        p = put2(p, (unsigned)(y % 100));
+        *p++ = '-';
+    } else {
+        p += sprintf(p, "%04d-", (int)y);
+    }
     p = put2(p, m);
     *p++ = '-';
     p = put2(p, d);
@@ -694,6 +701,23 @@ static bool decimal_from_text(const char *s, size_t n, int scale, dec_t *d)
  * as base64. 66 decimal digits fit in 28 bytes. */
 static void emit_unscaled(sl_buf_t *o, const dec_t *d)
 {
+    if (d->nd <= 18) {
+        /* fast path: the unscaled value fits in 64 bits; minimal big-endian two's complement */
+        int64_t v = 0;
+        for (int i = 0; i < d->nd; i++)
+            v = v * 10 + (d->dig[i] - '0');
+        if (d->neg)
+            v = -v;
+        uint8_t be[8];
+        for (int i = 7; i >= 0; i--)
+            be[i] = (uint8_t)((uint64_t)v >> (8 * (7 - i)));
+        int start = 0;
+        while (start < 7 && ((be[start] == 0x00 && !(be[start + 1] & 0x80)) ||
+                             (be[start] == 0xFF && (be[start + 1] & 0x80))))
+            start++;
+        sl_json_base64(o, be + start, (size_t)(8 - start));
+        return;
+    }
     uint8_t mag[40];
     memset(mag, 0, sizeof mag);
     bool zero = true;
