@@ -375,7 +375,8 @@ static int table_build(sl_source_t *src, const char *db, const char *name, uint3
         goto nomem;
     t->ncols = ncols;
     t->nkeys = nkeys;
-    memcpy(t->key_idx, keys, nkeys * sizeof *keys);
+    if (nkeys)
+        memcpy(t->key_idx, keys, nkeys * sizeof *keys);
     sl_buf_t topic = SL_BUF_INIT;
     sl_buf_printf(&topic, "%s.%s.%s", src->o.prefix, db, name);
     if (!sl_buf_ok(&topic))
