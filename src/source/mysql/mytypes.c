@@ -60,6 +60,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/civil.h"
 #include "core/json.h"
 
 #define MAX_DECIMAL_DIGITS 65
@@ -443,29 +444,6 @@ static int emit_text(const my_conv_t *c, sl_buf_t *o, const uint8_t *s, size_t n
 
 /* ---- dates ---------------------------------------------------------------------------------- */
 
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
 /* A broken-down DATE/DATETIME/TIMESTAMP. */
 typedef struct dt {
     unsigned y, m, d, h, mi, s;
@@ -482,7 +460,7 @@ static bool dt_check(const dt_t *t)
 
 static int64_t dt_epoch_sec(const dt_t *t)
 {
-    return days_from_civil(t->y, t->m, t->d) * 86400 + t->h * 3600 + t->mi * 60 + t->s;
+    return sl_days_from_civil(t->y, t->m, t->d) * 86400 + t->h * 3600 + t->mi * 60 + t->s;
 }
 
 static char *put2(char *p, unsigned v)
@@ -530,7 +508,7 @@ static void emit_date(const my_conv_t *c, sl_buf_t *o, const dt_t *t)
         emit_zero_date(c, o);
         return;
     }
-    sl_json_i64(o, days_from_civil(t->y, t->m, t->d));
+    sl_json_i64(o, sl_days_from_civil(t->y, t->m, t->d));
 }
 
 static void emit_datetime(const my_conv_t *c, sl_buf_t *o, const dt_t *t)
@@ -553,7 +531,7 @@ static void emit_zoned(const my_conv_t *c, sl_buf_t *o, int64_t sec, uint32_t us
     int64_t tod = sec - days * 86400;
     int64_t y;
     unsigned m, d;
-    civil_from_days(days, &y, &m, &d);
+    sl_civil_from_days(days, &y, &m, &d);
     char tmp[48], *p = tmp;
     *p++ = '"';
     if (y >= 0 && y <= 9999) { /* TIMESTAMP's range; no printf on the hot path */

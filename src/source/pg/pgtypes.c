@@ -55,6 +55,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/civil.h"
 #include "core/json.h"
 
 #define MAX_DEPTH 8
@@ -932,30 +933,6 @@ static int bitbool_value(sl_buf_t *o, const char *s, size_t n)
 
 /* ---- dates and times ----------------------------------------------------------------------- */
 
-/* Proleptic Gregorian calendar (PostgreSQL and java.time both use it), year 0 = 1 BC. */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
 static bool is_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
 static unsigned month_days(int64_t y, unsigned m)
@@ -1095,7 +1072,7 @@ static int date_value(sl_buf_t *o, const char *s, size_t n)
     if (p != end || !ymd_valid(y, m, d))
         return SL_ERR_PROTO;
     /* io.debezium.time.Date.toEpochDay: (int) LocalDate.toEpochDay() */
-    sl_json_i64(o, (int32_t)(uint32_t)days_from_civil(y, m, d));
+    sl_json_i64(o, (int32_t)(uint32_t)sl_days_from_civil(y, m, d));
     return SL_OK;
 }
 
@@ -1127,7 +1104,7 @@ static bool parse_timestamp(const char *s, size_t n, bool with_tz, int64_t *sec,
         y = 1 - y;
     if (p != end || !ymd_valid(y, m, d))
         return false;
-    int64_t t = days_from_civil(y, m, d) * 86400 + tod / 1000000 - off;
+    int64_t t = sl_days_from_civil(y, m, d) * 86400 + tod / 1000000 - off;
     *sec = t;
     *usec = tod % 1000000;
     return true;
@@ -1222,7 +1199,7 @@ static int timestamptz_value(const sl_pgconv_t *c, sl_buf_t *o, const char *s, s
     int64_t tod = sec - days * 86400;
     int64_t y;
     unsigned m, d;
-    civil_from_days(days, &y, &m, &d);
+    sl_civil_from_days(days, &y, &m, &d);
     char tmp[64];
     char *p = tmp;
     *p++ = '"';
