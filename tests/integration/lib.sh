@@ -1069,3 +1069,52 @@ workload_sql() {
         if ((i % 2 == 0)); then echo "SELECT pg_sleep(0.01);"; fi
     done
 }
+
+# jsonl_loss_dups FILE LO N: "<missing> <duplicates>" among the ids LO..LO+N-1, counting
+# create and snapshot events (after.id) in the JSON Lines FILE. Durability tests.
+jsonl_loss_dups() {
+    python3 - "$1" "$2" "$3" <<'PY'
+import json, sys
+path, lo, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+seen = {}
+for line in open(path):
+    r = json.loads(line)
+    v = r["value"]
+    if v and v.get("op") in ("c", "r") and v["after"]["id"] >= lo and v["after"]["id"] < lo + n:
+        seen[v["after"]["id"]] = seen.get(v["after"]["id"], 0) + 1
+missing = [i for i in range(lo, lo + n) if i not in seen]
+dups = sum(c - 1 for c in seen.values())
+print(f"{len(missing)} {dups}")
+PY
+}
+
+# jsonl_order_violations FILE: keys whose first update or delete arrived before their
+# first create. Replays after a crash may repeat a key's events, but the first arrival
+# of each must be in commit order.
+jsonl_order_violations() {
+    python3 - "$1" <<'PY'
+import json, sys
+first = {}
+for n, line in enumerate(open(sys.argv[1])):
+    r = json.loads(line)
+    v = r["value"]
+    if not v or v.get("op") not in ("c", "r", "u", "d"):
+        continue
+    first.setdefault((r["key"]["id"], "c" if v["op"] == "r" else v["op"]), n)
+print(sum(1 for (k, op), n in first.items() if op in ("u", "d") and first.get((k, "c"), n + 1) > n))
+PY
+}
+
+# kill9_restarts N RUN: kill -9 sluice ($SL) N times at random moments (0.1-0.9 s apart),
+# restarting it each time with "RUN k" (k = 1..N), which must set SL. Sets KILLS.
+kill9_restarts() {
+    local n=$1 run=$2 k
+    KILLS=0
+    for ((k = 1; k <= n; k++)); do
+        sleep "0.$((RANDOM % 9 + 1))"
+        kill -9 "$SL" 2>/dev/null || true
+        stop_pid "$SL" - 10 || true
+        KILLS=$((KILLS + 1))
+        "$run" "$k"
+    done
+}

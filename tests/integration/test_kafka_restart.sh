@@ -46,14 +46,8 @@ wait_for "grep -q 'streaming from' '$TEST_TMP/sluice0.err'" 30 || fail "sluice d
 workload_sql 1 600 | "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -d postgres -f - >/dev/null &
 WL=$!
 register_pid "$WL" -
-kills=0
-for k in 1 2 3 4 5; do
-    sleep "0.$((RANDOM % 9 + 1))"
-    kill -9 "$SL" 2>/dev/null || true
-    stop_pid "$SL" - 10 || true
-    kills=$((kills + 1))
-    run_sluice "$k"
-done
+kill9_restarts 5 run_sluice
+kills=$KILLS
 pid_alive "$WL" || echo "# note: the workload ended before the last kill" >&2
 wait "$WL" || fail "workload failed"
 unregister_pid "$WL"

@@ -39,23 +39,8 @@ run_sluice() {
     SL=$BG_PID
 }
 
-# check FROM COUNT: every id inserted by that workload arrived (as a create event)
-check_no_loss() {
-    local from=$1 count=$2
-    python3 - "$out" "$from" "$((count * 20))" <<'PY'
-import json, sys
-path, lo, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-seen = {}
-for line in open(path):
-    r = json.loads(line)
-    v = r["value"]
-    if v and v.get("op") in ("c", "r") and v["after"]["id"] >= lo and v["after"]["id"] < lo + n:
-        seen[v["after"]["id"]] = seen.get(v["after"]["id"], 0) + 1
-missing = [i for i in range(lo, lo + n) if i not in seen]
-dups = sum(c - 1 for c in seen.values())
-print(f"{len(missing)} {dups}")
-PY
-}
+# check FROM COUNT: "<missing> <duplicates>" of the ids that workload inserted
+check_no_loss() { jsonl_loss_dups "$out" "$1" "$(($2 * 20))"; }
 
 # --- phase 1: kill -9 at random moments
 run_sluice 0
@@ -63,14 +48,8 @@ wait_for "grep -q 'streaming the binlog' '$TEST_TMP/sluice0.err'" 30 || fail "sl
 my_workload 1 600 | my_client >/dev/null &
 WL=$!
 register_pid "$WL" -
-kills=0
-for k in 1 2 3 4 5; do
-    sleep "0.$((RANDOM % 9 + 1))"
-    kill -9 "$SL" 2>/dev/null || true
-    stop_pid "$SL" - 10 || true
-    kills=$((kills + 1))
-    run_sluice "$k"
-done
+kill9_restarts 5 run_sluice
+kills=$KILLS
 wait "$WL" || fail "workload 1 failed"
 unregister_pid "$WL"
 wait_for "[ \"\$(check_no_loss 1 600 | cut -d' ' -f1)\" = 0 ]" 60 || true
@@ -83,19 +62,7 @@ assert_eq 60 "$(python3 -c 'import json,sys; print(len({r["key"]["id"] for r in 
 assert_eq 60 "$(python3 -c 'import json,sys; print(len({r["key"]["id"] for r in map(json.loads, open(sys.argv[1])) if r["value"] and r["value"].get("op")=="d"}))' "$out")" "all 60 deletes arrived"
 # per-key order across the kills: replays after a crash may repeat a key's events, but the
 # first time each event of a key arrives is in commit order (create, then update / delete)
-order_violations=$(python3 - "$out" <<'PY'
-import json, sys
-first = {}
-for n, line in enumerate(open(sys.argv[1])):
-    r = json.loads(line)
-    v = r["value"]
-    if not v or v.get("op") not in ("c", "r", "u", "d"):
-        continue
-    first.setdefault((r["key"]["id"], "c" if v["op"] == "r" else v["op"]), n)
-bad = sum(1 for (k, op), n in first.items() if op in ("u", "d") and first.get((k, "c"), n + 1) > n)
-print(bad)
-PY
-)
+order_violations=$(jsonl_order_violations "$out")
 assert_eq 0 "$order_violations" "per-key order: no update or delete arrives before its key's create"
 
 big=$(python3 -c 'import json,sys; print(len({r["key"]["id"] for r in map(json.loads, open(sys.argv[1])) if r["value"] and r["value"].get("op")=="c" and r["key"]["id"] >= 10000000}))' "$out")
