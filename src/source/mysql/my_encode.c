@@ -235,24 +235,25 @@ static void table_change(sl_source_t *src, sl_buf_t *b, const char *type, const 
     for (uint32_t i = 0; i < d->nkeys; i++) {
         if (i)
             sl_buf_addc(b, ',');
-        sl_json_strz(b, d->names[d->key_idx[i]]);
+        sl_json_strz(b, d->cols[d->key_idx[i]].name);
     }
     sl_buf_adds(b, "],\"columns\":[");
     for (uint32_t i = 0; i < d->ncols; i++) {
         if (i)
             sl_buf_addc(b, ',');
         sl_buf_adds(b, "{\"name\":");
-        sl_json_strz(b, d->names[i]);
+        const my_decl_col_t *c = &d->cols[i];
+        sl_json_strz(b, c->name);
         sl_buf_adds(b, ",\"typeName\":");
-        str_or_null(b, d->type_names ? d->type_names[i] : NULL);
+        sl_json_strz(b, c->type_name);
         sl_buf_adds(b, ",\"typeExpression\":");
-        str_or_null(b, d->type_exprs ? d->type_exprs[i] : NULL);
+        sl_json_strz(b, c->type_expr);
         sl_buf_adds(b, ",\"charsetName\":");
-        str_or_null(b, d->charsets[i]);
+        str_or_null(b, c->charset);
         sl_buf_adds(b, ",\"position\":");
         sl_json_u64(b, i + 1);
         sl_buf_adds(b, ",\"optional\":");
-        sl_json_bool(b, d->defs[i].nullable);
+        sl_json_bool(b, c->def.nullable);
         sl_buf_addc(b, '}');
     }
     sl_buf_adds(b, "]}}");

@@ -247,19 +247,6 @@ static int begin_consistent(snap_t *s, sl_buf_t *gtids)
     return rc != SL_OK ? rc : urc;
 }
 
-/* Table engines by db.table, for the consistency warning (invariant 3). */
-static const char *engine_of(MYSQL_RES *engines, const my_decl_t *d)
-{
-    if (!engines)
-        return NULL;
-    mysql_data_seek(engines, 0);
-    MYSQL_ROW row;
-    while ((row = mysql_fetch_row(engines)))
-        if (row[0] && row[1] && !strcmp(row[0], d->db) && !strcmp(row[1], d->name))
-            return row[2];
-    return NULL;
-}
-
 int my_snapshot(sl_source_t *src)
 {
     snap_t s = {.src = src, .ts_ms = (uint64_t)(sl_dbz_now_us() / 1000)};
@@ -297,23 +284,16 @@ int my_snapshot(sl_source_t *src)
         list[k++] = d;
     if (list)
         qsort(list, n, sizeof *list, decl_cmp);
-    MYSQL_RES *engines = rc == SL_OK ? my_query_result(
-        src, src->conn, "SELECT TABLE_SCHEMA, TABLE_NAME, ENGINE FROM information_schema.TABLES "
-                        "WHERE TABLE_TYPE = 'BASE TABLE'") : NULL;
     size_t nt = 0;
     for (size_t i = 0; rc == SL_OK && i < n; i++) {
         char full[600];
         snprintf(full, sizeof full, "%s.%s", list[i]->db, list[i]->name);
         if (src->o.snap_inc.n && !sl_relist_match(&src->o.snap_inc, full))
             continue;
-        if (src->o.snapshot_mode == MY_SNAP_NO_DATA)
-            continue;
         if ((rc = my_table_from_decl(src, list[i], &tables[nt])) != SL_OK)
             break;
-        rc = snap_table(&s, tables[nt++], engine_of(engines, list[i]));
+        rc = snap_table(&s, tables[nt++], list[i]->engine);
     }
-    if (engines)
-        mysql_free_result(engines);
     sl_event_t *last = NULL;
     if (rc == SL_OK && (rc = sl_dbz_snap_release(&s.hold, true, true, &last)) == SL_OK && last)
         rc = my_emit(src, last);

@@ -41,6 +41,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/backoff.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "encode/dbz.h"
@@ -266,7 +267,6 @@ static int query_vars(sl_source_t *src)
         src->mariadb = strcasestr(row[4], "mariadb") != NULL;
         src->gtid_mode = src->mariadb;
         src->row_metadata_full = row[5] && !strcasecmp(row[5], "FULL");
-        src->server_version = mysql_get_server_version(src->conn);
     }
     mysql_free_result(r);
     if (rc == SL_OK && !src->row_metadata_full && !src->streaming_started)
@@ -492,7 +492,7 @@ static int handle_rows(sl_source_t *src, uint8_t type, const uint8_t *body, size
                      my_coord_file(coord), my_coord_off(coord));
         return SL_ERR_PROTO;
     }
-    if (!tm->captured)
+    if (!tm->table) /* not captured */
         return SL_OK;
     const my_table_t *t = tm->table;
     if (re.ncols != t->ncols) {
@@ -518,7 +518,8 @@ static int handle_rows(sl_source_t *src, uint8_t type, const uint8_t *body, size
                  src->txn.gtid.server, src->txn.gtid.seq);
     row_ctx_t c = {t, coord, ts, file, my_coord_off(coord), 0, src->txn.has_gtid ? gtid : NULL,
                    sl_dbz_now_us()};
-    src->last_data_ms = my_mono_ms();
+    if (src->o.heartbeat_ms > 0)
+        src->last_data_ms = my_mono_ms();
     const uint8_t *p = re.rows, *end = re.rows + re.rows_len;
     my_span_t *sb = src->spans, *sa = src->spans + t->ncols;
     while (p < end) {
@@ -713,6 +714,15 @@ static int open_binlog(sl_source_t *src, const char *file, uint32_t pos, const c
     if ((rc = my_query(src, src->bconn, "SET @master_binlog_checksum = @@global.binlog_checksum")) ||
         (rc = my_query(src, src->bconn, "SET @master_heartbeat_period = 1000000000")))
         return rc;
+    /* Every event the server sends from now on, the first fake ROTATE included, ends in a
+     * CRC32 unless the checksum is NONE. libmariadb learns it only from the format
+     * description event, which comes after that ROTATE: ask the server instead. */
+    MYSQL_RES *r = my_query_result(src, src->bconn, "SELECT @master_binlog_checksum");
+    if (!r)
+        return SL_ERR_SERVER;
+    MYSQL_ROW row = mysql_fetch_row(r);
+    src->binlog_checksum = row && row[0] && strcasecmp(row[0], "NONE") != 0;
+    mysql_free_result(r);
     if (src->mariadb && (rc = my_query(src, src->bconn, "SET @mariadb_slave_capability = 4")))
         return rc;
     if (gtids) {
@@ -763,7 +773,7 @@ static int handle_event(sl_source_t *src, MARIADB_RPL_EVENT *ev)
     uint32_t next = ev->next_event_pos;
     uint64_t start = my_coord(src->cur_file, next >= ev->event_length ? next - ev->event_length : 0);
     uint64_t end = my_coord(src->cur_file, next);
-    size_t hdr = 19, csum = src->rpl->use_checksum ? 4 : 0;
+    size_t hdr = 19, csum = src->binlog_checksum ? 4 : 0;
     const uint8_t *body = ev->raw_data + ev->raw_data_ofs + hdr;
     size_t body_len = ev->event_length >= hdr + csum ? ev->event_length - hdr - csum : 0;
     if (ev->raw_data_size < ev->raw_data_ofs + hdr + body_len) {
@@ -781,10 +791,6 @@ static int handle_event(sl_source_t *src, MARIADB_RPL_EVENT *ev)
         }
         char f[300];
         snprintf(f, sizeof f, "%.*s", (int)(body_len - 8), (const char *)body + 8);
-        /* The server's fake ROTATE ahead of an error (a GTID it cannot find) may carry
-         * a name that does not parse: ignore an artificial one; the error follows. */
-        if ((ev->flags & LOG_EVENT_ARTIFICIAL_F) && !my_file_seq(f, NULL, 0))
-            return SL_OK;
         return set_base(src, f);
     }
     case GTID_EVENT: {
@@ -867,6 +873,9 @@ static int stream(sl_source_t *src, const char *file, uint32_t pos, const char *
     while (!atomic_load(&src->stop)) {
         MARIADB_RPL_EVENT *ev = mariadb_rpl_fetch(src->rpl, src->ev);
         if (!ev) {
+            /* the event passed in for reuse is gone too: libmariadb frees it when the read
+             * fails (freeing it again crashed after a lost connection) */
+            src->ev = NULL;
             if (atomic_load(&src->stop))
                 break;
             return fetch_error(src);
@@ -1017,32 +1026,25 @@ static void prepare_reconnect(sl_source_t *src)
 
 static int my_run(sl_source_t *src)
 {
-    int64_t max_retries = sl_conf_int(src->conf, "debezium.source.errors.max.retries");
-    int64_t delay0 = sl_conf_int(src->conf, "debezium.source.errors.retry.delay.initial.ms");
-    int64_t delay_max = sl_conf_int(src->conf, "debezium.source.errors.retry.delay.max.ms");
-    int64_t delay = delay0;
-    for (int64_t attempt = 0;; attempt++) {
+    sl_backoff_t bo;
+    sl_backoff_init(&bo, src->conf);
+    for (;;) {
         int rc = connect_and_run(src);
         if (atomic_load(&src->stop) && (rc == SL_ERR_STOPPED || rc == SL_ERR_CONN || rc == SL_OK))
             return SL_OK;
-        if (rc != SL_ERR_CONN || !src->streaming_started ||
-            (max_retries >= 0 && attempt >= max_retries))
+        /* Only a lost connection while streaming is retried: everything before streaming
+         * (configuration, privileges, positions, the snapshot) is reported at once. */
+        if (rc != SL_ERR_CONN || !src->streaming_started)
             return rc;
-        if (src->stream_ok_since_reconnect) {
-            src->stream_ok_since_reconnect = false;
-            attempt = 0;
-            delay = delay0;
-        }
-        sl_warn("mysql: %s; reconnecting in %lld ms (attempt %lld)", src->err, (long long)delay,
-                (long long)attempt + 1);
+        bool progressed = src->stream_ok_since_reconnect; /* it streamed again since the last loss */
+        src->stream_ok_since_reconnect = false;
+        if (!sl_backoff_failed(&bo, progressed))
+            return rc;
+        sl_warn("mysql: %s; reconnecting in %lld ms (attempt %lld)", src->err,
+                (long long)bo.delay_ms, (long long)bo.attempt);
         prepare_reconnect(src);
-        for (int64_t waited = 0; waited < delay && !atomic_load(&src->stop); waited += 100) {
-            struct timespec ts = {0, 100 * 1000000L};
-            nanosleep(&ts, NULL);
-        }
-        if (atomic_load(&src->stop))
+        if (!sl_backoff_wait(&bo, &src->stop))
             return SL_OK;
-        delay = delay * 2 > delay_max ? delay_max : delay * 2;
     }
 }
 

@@ -95,19 +95,24 @@ typedef struct my_table {
     sl_buf_t source_table; /* ,"table":"<name>" (escaped once) */
     sl_buf_t source_db;    /* ,"db":"<db>" */
     sl_buf_t key_schema, value_schema;
-    bool from_binlog_names; /* names came from FULL row metadata */
     bool has_dates;         /* DATE/DATETIME/TIMESTAMP columns: zero dates possible */
 } my_table_t;
 
 /* A table's schema as information_schema describes it (no binlog metadata needed). */
+typedef struct my_decl_col {
+    my_coldef_t def;  /* def.name, def.charset, def.labels point at the strings below */
+    char *name, *charset;
+    char **labels;
+    uint32_t nlabels;
+    char *type_name;  /* DATA_TYPE upper-cased, COLUMN_TYPE: for schema change events */
+    char *type_expr;
+} my_decl_col_t;
+
 typedef struct my_decl {
     char *db, *name;
+    char *engine; /* ENGINE: the snapshot warns about non-transactional tables */
     uint32_t ncols;
-    my_coldef_t *defs;
-    char **names, **charsets;
-    char **type_names, **type_exprs; /* DATA_TYPE upper-cased, COLUMN_TYPE (schema changes) */
-    char ***labels;
-    uint32_t *nlabels;
+    my_decl_col_t *cols;
     uint32_t nkeys;
     uint32_t *key_idx;
     struct my_decl *next;
@@ -118,8 +123,7 @@ typedef struct my_tmap_entry {
     uint64_t table_id;
     uint8_t *body;
     size_t body_len;
-    bool captured;
-    my_table_t *table; /* NULL when not captured */
+    my_table_t *table; /* NULL when the table is not captured */
     struct my_tmap_entry *next;
 } my_tmap_entry_t;
 
@@ -181,12 +185,12 @@ struct sl_source {
     MARIADB_RPL *rpl;
     MARIADB_RPL_EVENT *ev;
     bool mariadb;          /* server flavour */
-    unsigned long server_version;
     uint32_t server_id;    /* the server's own @@server_id */
     char binlog_base[256]; /* "mysql-bin": files are <base>.<seq> */
     uint32_t cur_file;     /* sequence number of the file being read */
     bool row_metadata_full;
     bool gtid_mode;        /* server has GTIDs (MariaDB always) */
+    bool binlog_checksum;  /* events end in a 4-byte CRC32 (binlog_checksum != NONE) */
 
     my_decl_t *decls;          /* information_schema cache */
     my_tmap_entry_t *tmaps;    /* TABLE_MAP cache by table_id (each owns its table) */

@@ -109,21 +109,16 @@ static void decl_free(my_decl_t *d)
     if (!d)
         return;
     for (uint32_t i = 0; i < d->ncols; i++) {
-        free(d->names ? d->names[i] : NULL);
-        free(d->charsets ? d->charsets[i] : NULL);
-        free(d->type_names ? d->type_names[i] : NULL);
-        free(d->type_exprs ? d->type_exprs[i] : NULL);
-        if (d->labels)
-            my_labels_free(d->labels[i], d->nlabels[i]);
+        my_decl_col_t *c = &d->cols[i];
+        free(c->name);
+        free(c->charset);
+        free(c->type_name);
+        free(c->type_expr);
+        my_labels_free(c->labels, c->nlabels);
     }
-    free(d->names);
-    free(d->charsets);
-    free(d->type_names);
-    free(d->type_exprs);
-    free(d->labels);
-    free(d->nlabels);
-    free(d->defs);
+    free(d->cols);
     free(d->key_idx);
+    free(d->engine);
     free(d->db);
     free(d->name);
     free(d);
@@ -161,58 +156,35 @@ void my_decls_forget(sl_source_t *src, const char *db, const char *table)
 static int decl_add_col(sl_source_t *src, my_decl_t *d, MYSQL_ROW row)
 {
     /* row: 0 db, 1 table, 2 column, 3 data_type, 4 column_type, 5 charset, 6 octet length,
-     *      7 nullable, 8 column_key */
-    uint32_t i = d->ncols;
-    size_t n = i + 1;
-    my_coldef_t *defs = realloc(d->defs, n * sizeof *defs);
-    if (defs)
-        d->defs = defs;
-    char **names = realloc(d->names, n * sizeof *names);
-    if (names)
-        d->names = names;
-    char **cs = realloc(d->charsets, n * sizeof *cs);
-    if (cs)
-        d->charsets = cs;
-    char ***labels = realloc(d->labels, n * sizeof *labels);
-    if (labels)
-        d->labels = labels;
-    uint32_t *nl = realloc(d->nlabels, n * sizeof *nl);
-    if (nl)
-        d->nlabels = nl;
-    char **tn = realloc(d->type_names, n * sizeof *tn);
-    if (tn)
-        d->type_names = tn;
-    char **te = realloc(d->type_exprs, n * sizeof *te);
-    if (te)
-        d->type_exprs = te;
-    if (!defs || !names || !cs || !labels || !nl || !tn || !te)
+     *      7 nullable, 8 engine */
+    my_decl_col_t *cols = realloc(d->cols, (d->ncols + 1) * sizeof *cols);
+    if (!cols)
         return SL_ERR_NOMEM;
-    d->names[i] = strdup(row[2] ? row[2] : "");
-    d->charsets[i] = row[5] ? strdup(row[5]) : NULL;
-    d->type_names[i] = strdup(row[3] ? row[3] : "");
-    d->type_exprs[i] = strdup(row[4] ? row[4] : "");
-    d->labels[i] = NULL;
-    d->nlabels[i] = 0;
-    d->ncols++;
-    if (!d->names[i] || (row[5] && !d->charsets[i]) || !d->type_names[i] || !d->type_exprs[i])
+    d->cols = cols;
+    my_decl_col_t *c = &d->cols[d->ncols++];
+    memset(c, 0, sizeof *c);
+    c->name = strdup(row[2] ? row[2] : "");
+    c->charset = row[5] ? strdup(row[5]) : NULL;
+    c->type_name = strdup(row[3] ? row[3] : "");
+    c->type_expr = strdup(row[4] ? row[4] : "");
+    if (!c->name || (row[5] && !c->charset) || !c->type_name || !c->type_expr)
         return SL_ERR_NOMEM;
-    for (char *p = d->type_names[i]; *p; p++)
+    for (char *p = c->type_name; *p; p++)
         if (*p >= 'a' && *p <= 'z')
             *p = (char)(*p - 'a' + 'A');
     uint64_t octets = row[6] ? strtoull(row[6], NULL, 10) : 0;
     bool nullable = row[7] && !strcmp(row[7], "YES");
     char e[256];
-    int rc = my_coldef_from_decl(&d->defs[i], row[3] ? row[3] : "", row[4] ? row[4] : "",
-                                 d->charsets[i], octets, nullable, &d->labels[i], &d->nlabels[i],
-                                 e, sizeof e);
+    int rc = my_coldef_from_decl(&c->def, row[3] ? row[3] : "", row[4] ? row[4] : "", c->charset,
+                                 octets, nullable, &c->labels, &c->nlabels, e, sizeof e);
     if (rc != SL_OK) {
-        my_fail(src, "table %s.%s column %s: %s", d->db, d->name, d->names[i], e);
+        my_fail(src, "table %s.%s column %s: %s", d->db, d->name, c->name, e);
         return rc;
     }
-    d->defs[i].name = d->names[i];
-    d->defs[i].charset = d->charsets[i];
-    d->defs[i].labels = (const char *const *)d->labels[i];
-    d->defs[i].nlabels = d->nlabels[i];
+    c->def.name = c->name;
+    c->def.charset = c->charset;
+    c->def.labels = (const char *const *)c->labels;
+    c->def.nlabels = c->nlabels;
     return SL_OK;
 }
 
@@ -235,7 +207,7 @@ static int decls_load_keys(sl_source_t *src, const char *where)
         if (!d)
             continue;
         for (uint32_t i = 0; i < d->ncols; i++)
-            if (!strcmp(d->names[i], row[2])) {
+            if (!strcmp(d->cols[i].name, row[2])) {
                 uint32_t *k = realloc(d->key_idx, (d->nkeys + 1) * sizeof *k);
                 if (!k) {
                     mysql_free_result(r);
@@ -278,7 +250,7 @@ int my_decls_load(sl_source_t *src, const char *db, const char *table)
     scope_sql(src->conn, scope, sizeof scope, "c.", db, table);
     snprintf(sql, sizeof sql,
              "SELECT c.TABLE_SCHEMA, c.TABLE_NAME, c.COLUMN_NAME, c.DATA_TYPE, c.COLUMN_TYPE, "
-             "c.CHARACTER_SET_NAME, c.CHARACTER_OCTET_LENGTH, c.IS_NULLABLE, c.COLUMN_KEY "
+             "c.CHARACTER_SET_NAME, c.CHARACTER_OCTET_LENGTH, c.IS_NULLABLE, t.ENGINE "
              "FROM information_schema.COLUMNS c JOIN information_schema.TABLES t "
              "ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME "
              "WHERE t.TABLE_TYPE = 'BASE TABLE' AND c.TABLE_SCHEMA NOT IN ('mysql', "
@@ -298,7 +270,8 @@ int my_decls_load(sl_source_t *src, const char *db, const char *table)
             continue;
         if (!cur || strcmp(cur->db, row[0]) || strcmp(cur->name, row[1])) {
             cur = calloc(1, sizeof *cur);
-            if (!cur || !(cur->db = strdup(row[0])) || !(cur->name = strdup(row[1]))) {
+            if (!cur || !(cur->db = strdup(row[0])) || !(cur->name = strdup(row[1])) ||
+                (row[8] && !(cur->engine = strdup(row[8])))) {
                 decl_free(cur);
                 rc = SL_ERR_NOMEM;
                 break;
@@ -459,7 +432,16 @@ void my_table_warn_zero_dates(my_table_t *t)
 /* For the snapshot: values will arrive in the text protocol. */
 int my_table_from_decl(sl_source_t *src, const my_decl_t *d, my_table_t **out)
 {
-    return table_build(src, d->db, d->name, d->ncols, d->defs, d->key_idx, d->nkeys, true, out);
+    my_coldef_t *defs = calloc(d->ncols ? d->ncols : 1, sizeof *defs);
+    if (!defs) {
+        my_fail(src, "out of memory");
+        return SL_ERR_NOMEM;
+    }
+    for (uint32_t i = 0; i < d->ncols; i++)
+        defs[i] = d->cols[i].def;
+    int rc = table_build(src, d->db, d->name, d->ncols, defs, d->key_idx, d->nkeys, true, out);
+    free(defs);
+    return rc;
 }
 
 my_tmap_entry_t *my_tmap_find(sl_source_t *src, uint64_t table_id)
@@ -532,18 +514,18 @@ static int table_from_map(sl_source_t *src, const my_tablemap_t *tm, my_table_t 
         c->type = tm->types[i];
         c->meta = tm->meta[i];
         c->nullable = tm->nullable[i];
-        c->name = tm->has_names ? tm->names[i] : d->names[i];
-        c->is_unsigned = tm->has_signedness ? tm->is_unsigned[i] : (d && d->defs[i].is_unsigned);
+        c->name = tm->has_names ? tm->names[i] : d->cols[i].name;
+        c->is_unsigned = tm->has_signedness ? tm->is_unsigned[i] : (d && d->cols[i].def.is_unsigned);
         if (tm->has_charsets)
             c->charset = tm->collation[i] ? my_collation_charset(src, tm->collation[i]) : NULL;
         else if (d)
-            c->charset = d->defs[i].charset;
+            c->charset = d->cols[i].def.charset;
         if (tm->has_labels && tm->labels[i]) {
             c->labels = (const char *const *)tm->labels[i];
             c->nlabels = tm->nlabels[i];
         } else if (d) {
-            c->labels = d->defs[i].labels;
-            c->nlabels = d->defs[i].nlabels;
+            c->labels = d->cols[i].def.labels;
+            c->nlabels = d->cols[i].def.nlabels;
         }
     }
     const uint32_t *keys = NULL;
@@ -557,8 +539,6 @@ static int table_from_map(sl_source_t *src, const my_tablemap_t *tm, my_table_t 
     }
     int rc = table_build(src, tm->db, tm->table, tm->ncols, defs, keys, nkeys, false, out);
     free(defs);
-    if (rc == SL_OK)
-        (*out)->from_binlog_names = tm->has_names;
     return rc;
 }
 
@@ -594,8 +574,8 @@ int my_tablemap(sl_source_t *src, const uint8_t *body, size_t len, my_tmap_entry
     memcpy(n->body, body, len);
     n->body_len = len;
     n->table_id = id;
-    n->captured = my_table_captured(&src->o, tm.db, tm.table);
-    if (n->captured && (rc = table_from_map(src, &tm, &n->table)) != SL_OK) {
+    if (my_table_captured(&src->o, tm.db, tm.table) &&
+        (rc = table_from_map(src, &tm, &n->table)) != SL_OK) {
         my_tablemap_free(&tm);
         tmap_entry_free(n);
         return rc;

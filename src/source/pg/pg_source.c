@@ -51,6 +51,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/backoff.h"
 #include "core/log.h"
 #include "core/offsets.h"
 
@@ -1524,34 +1525,25 @@ static void prepare_reconnect(sl_source_t *src)
 
 static int pg_run(sl_source_t *src)
 {
-    int64_t max_retries = sl_conf_int(src->conf, "debezium.source.errors.max.retries");
-    int64_t delay = sl_conf_int(src->conf, "debezium.source.errors.retry.delay.initial.ms");
-    int64_t delay_max = sl_conf_int(src->conf, "debezium.source.errors.retry.delay.max.ms");
-    int rc;
-    for (int64_t attempt = 0;; attempt++) {
-        rc = connect_and_run(src);
+    sl_backoff_t bo;
+    sl_backoff_init(&bo, src->conf);
+    for (;;) {
+        int rc = connect_and_run(src);
         if (atomic_load(&src->stop) && (rc == SL_ERR_STOPPED || rc == SL_ERR_CONN || rc == SL_OK))
             return SL_OK;
         /* Only a lost connection while streaming is retried: everything before streaming
-         * (configuration, privileges, slot checks, the snapshot) is reported at once. */
-        if (rc != SL_ERR_CONN || !src->streaming_started ||
-            (max_retries >= 0 && attempt >= max_retries))
+         * (configuration, privileges, positions, the snapshot) is reported at once. */
+        if (rc != SL_ERR_CONN || !src->streaming_started)
             return rc;
-        if (src->copy_started) { /* it streamed again since the last loss: start afresh */
-            src->copy_started = false;
-            attempt = 0;
-            delay = sl_conf_int(src->conf, "debezium.source.errors.retry.delay.initial.ms");
-        }
-        sl_warn("pg: %s; reconnecting in %lld ms (attempt %lld)", src->err, (long long)delay,
-                (long long)attempt + 1);
+        bool progressed = src->copy_started; /* it streamed again since the last loss */
+        src->copy_started = false;
+        if (!sl_backoff_failed(&bo, progressed))
+            return rc;
+        sl_warn("pg: %s; reconnecting in %lld ms (attempt %lld)", src->err,
+                (long long)bo.delay_ms, (long long)bo.attempt);
         prepare_reconnect(src);
-        for (int64_t waited = 0; waited < delay && !atomic_load(&src->stop); waited += 100) {
-            struct timespec ts = {0, 100 * 1000000L};
-            nanosleep(&ts, NULL);
-        }
-        if (atomic_load(&src->stop))
+        if (!sl_backoff_wait(&bo, &src->stop))
             return SL_OK;
-        delay = delay * 2 > delay_max ? delay_max : delay * 2;
     }
 }
 

@@ -1,0 +1,34 @@
+/*
+ * backoff.h — when a source reconnects after losing its connection while streaming.
+ *
+ * The schedule of Debezium's errors.* keys, shared by every source: wait
+ * errors.retry.delay.initial.ms, double after each failure up to
+ * errors.retry.delay.max.ms, give up after errors.max.retries attempts (-1: never).
+ * A connection that streamed again before it was lost starts the schedule afresh, so a
+ * flapping network does not exhaust the attempts of a long-running process.
+ * Waits sleep in 100 ms steps so a stop request is honoured quickly.
+ */
+#ifndef SL_BACKOFF_H
+#define SL_BACKOFF_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/config.h"
+
+typedef struct sl_backoff {
+    int64_t initial_ms, max_ms, max_retries;
+    int64_t delay_ms; /* the next wait */
+    int64_t attempt;  /* failures since the schedule (re)started */
+} sl_backoff_t;
+
+/* Reads debezium.source.errors.{max.retries,retry.delay.initial.ms,retry.delay.max.ms}. */
+void sl_backoff_init(sl_backoff_t *b, const sl_conf_t *conf);
+/* Records a failure. `progressed`: the connection streamed since the previous failure
+ * (the schedule restarts). Returns false when the attempts are used up. */
+bool sl_backoff_failed(sl_backoff_t *b, bool progressed);
+/* Sleeps the current delay (then doubles it, capped); false if *stop was set meanwhile. */
+bool sl_backoff_wait(sl_backoff_t *b, const atomic_bool *stop);
+
+#endif
