@@ -1,17 +1,24 @@
 /*
- * backoff.c — reconnection schedule of the sources (see backoff.h).
+ * backoff.c — reconnection schedule of the sources and the jdbc sink (see backoff.h).
  */
 #include <time.h>
 
 #include "core/backoff.h"
 
-void sl_backoff_init(sl_backoff_t *b, const sl_conf_t *conf)
+void sl_backoff_set(sl_backoff_t *b, int64_t initial_ms, int64_t max_ms, int64_t max_retries)
 {
-    b->initial_ms = sl_conf_int(conf, "debezium.source.errors.retry.delay.initial.ms");
-    b->max_ms = sl_conf_int(conf, "debezium.source.errors.retry.delay.max.ms");
-    b->max_retries = sl_conf_int(conf, "debezium.source.errors.max.retries");
+    b->initial_ms = initial_ms;
+    b->max_ms = max_ms < initial_ms ? initial_ms : max_ms;
+    b->max_retries = max_retries;
     b->delay_ms = b->initial_ms;
     b->attempt = 0;
+}
+
+void sl_backoff_init(sl_backoff_t *b, const sl_conf_t *conf)
+{
+    sl_backoff_set(b, sl_conf_int(conf, "debezium.source.errors.retry.delay.initial.ms"),
+                   sl_conf_int(conf, "debezium.source.errors.retry.delay.max.ms"),
+                   sl_conf_int(conf, "debezium.source.errors.max.retries"));
 }
 
 bool sl_backoff_failed(sl_backoff_t *b, bool progressed)
@@ -26,12 +33,21 @@ bool sl_backoff_failed(sl_backoff_t *b, bool progressed)
     return true;
 }
 
-bool sl_backoff_wait(sl_backoff_t *b, const atomic_bool *stop)
+static bool backoff_sleep(sl_backoff_t *b, const atomic_bool *stop, const volatile sig_atomic_t *sig)
 {
-    for (int64_t waited = 0; waited < b->delay_ms && !atomic_load(stop); waited += 100) {
+#define STOPPED() ((stop && atomic_load(stop)) || (sig && *sig))
+    for (int64_t waited = 0; waited < b->delay_ms && !STOPPED(); waited += 100) {
         struct timespec ts = {0, 100 * 1000000L};
         nanosleep(&ts, NULL);
     }
     b->delay_ms = b->delay_ms * 2 > b->max_ms ? b->max_ms : b->delay_ms * 2;
-    return !atomic_load(stop);
+    return !STOPPED();
+#undef STOPPED
+}
+
+bool sl_backoff_wait(sl_backoff_t *b, const atomic_bool *stop) { return backoff_sleep(b, stop, NULL); }
+
+bool sl_backoff_wait_sig(sl_backoff_t *b, const volatile sig_atomic_t *stop)
+{
+    return backoff_sleep(b, NULL, stop);
 }

@@ -223,7 +223,7 @@ int sl_pipeline_run(const sl_conf_t *conf, const sl_source_ops_t *sops, const sl
         snprintf(errstr, errstr_size, "out of memory");
         goto out;
     }
-    sl_sink_env_t kenv = {.on_delivery = on_delivery, .opaque = p};
+    sl_sink_env_t kenv = {.on_delivery = on_delivery, .opaque = p, .stop = stop};
     if ((rc = kops->create(&p->snk, conf, &kenv, errstr, errstr_size)) != SL_OK)
         goto out;
     unsigned caps = kops->caps ? kops->caps(p->snk) : 0;

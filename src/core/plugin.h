@@ -17,6 +17,7 @@
 #ifndef SL_PLUGIN_H
 #define SL_PLUGIN_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -36,6 +37,9 @@ typedef struct sl_sink_env {
     /* Delivery report, called on the pipeline thread from submit/flush/poll. */
     void (*on_delivery)(void *opaque, sl_event_t *ev, int err);
     void *opaque;
+    /* Set (by a signal handler) when sluice is asked to stop: a sink that waits to retry
+     * gives up early. May be NULL (sluice check). */
+    const volatile sig_atomic_t *stop;
 } sl_sink_env_t;
 
 typedef struct sl_sink_ops {

@@ -1,34 +1,122 @@
 /*
- * jdbc.h — shared between the jdbc sink's files: Kafka Connect schema -> target column
- * type, and event value (Debezium JSON) -> the target's text input form.
+ * jdbc.h — shared between the jdbc sink's files.
  *
- * All functions run on the pipeline thread and keep no state. Inputs are jansson
- * values owned by the caller.
+ *  - jdbc_sink.c: the sink (vtable, events -> statements, transactions, offsets, retries,
+ *    dead letters), the same for every target database;
+ *  - jdbc_types.c: Kafka Connect schema -> column type, Debezium JSON value -> the text
+ *    (or bytes) the target parses, per SQL dialect;
+ *  - one file per target database behind jdbc_target_t: jdbc_pg.c (libpq), jdbc_my.c
+ *    (MariaDB/MySQL, libmariadb), jdbc_sqlite.c (SQLite).
+ *
+ * All functions run on the pipeline thread. JSON inputs are jansson values owned by the
+ * caller.
  */
 #ifndef SL_JDBC_H
 #define SL_JDBC_H
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "core/buf.h"
 
 /* Debezium's unchanged-TOAST placeholder (UnchangedToastedPlaceholder). */
 #define JDBC_UNAVAILABLE "__debezium_unavailable_value"
+#define JDBC_OFFSETS_TABLE "sluice_offsets"
 
-/* PostgreSQL column type for a Connect field schema ({"type":..,"name":..,"parameters":..}),
- * appended to `out` ("numeric(10,2)", "timestamptz", "text[]"). Returns false for a schema
- * that has no column form here (struct, map); `out` is then unchanged. */
-bool jdbc_pg_type(const json_t *schema, sl_buf_t *out);
+/* ---- types and values (jdbc_types.c) --------------------------------------------------------- */
 
-/* Renders `v` (a payload value described by `schema`) as the text PostgreSQL parses for
- * the column type jdbc_pg_type() chose. Returns 0 and sets *is_null for JSON null;
- * -1 with a message in errbuf when the value does not fit its schema. */
-int jdbc_pg_value(const json_t *schema, const json_t *v, sl_buf_t *out, bool *is_null,
-                  char *errbuf, size_t errbuf_size);
+typedef enum jdbc_dialect { JDBC_PG, JDBC_MY, JDBC_SQLITE } jdbc_dialect_t;
+
+/* Column type for a Connect field schema ({"type":..,"name":..,"parameters":..}) in
+ * `dialect`, appended to `out` ("numeric(10,2)", "DATETIME(6)", "text[]"). `is_key`: the
+ * column is part of the primary key (MariaDB cannot index TEXT/BLOB without a length, so
+ * keys get VARCHAR(255)/VARBINARY(255) there). Returns false for a schema that has no
+ * column form in this dialect (struct, map); `out` is then unchanged. */
+bool jdbc_col_type(jdbc_dialect_t dialect, const json_t *schema, bool is_key, sl_buf_t *out);
+
+/* Renders `v` (a payload value described by `schema`) in the form the target reads for
+ * the column type jdbc_col_type() chose: text, or raw bytes when *is_blob is set (bytes
+ * in MariaDB and SQLite; PostgreSQL takes bytea as \x hex text). Returns 0 and sets
+ * *is_null for JSON null; -1 with a message in errbuf when the value does not fit its
+ * schema or cannot be stored in this dialect (a BC date in MariaDB). */
+int jdbc_value(jdbc_dialect_t dialect, const json_t *schema, const json_t *v, sl_buf_t *out,
+               bool *is_null, bool *is_blob, char *errbuf, size_t errbuf_size);
 
 /* True when `v` is Debezium's unchanged-TOAST placeholder in any of its shapes (string,
  * base64 bytes, one-element array, array of the placeholder's byte values). */
 bool jdbc_is_unavailable(const json_t *v);
+
+/* ---- target databases ------------------------------------------------------------------------ */
+
+/* One bound parameter: `len` bytes at `data` (not NUL-terminated for blobs). */
+typedef struct jdbc_param {
+    const char *data;
+    size_t len;
+    bool is_null, is_blob;
+} jdbc_param_t;
+
+/* Every target's connection struct starts with this header. */
+typedef struct jdbc_conn {
+    const struct jdbc_target *target;
+    char err[1024]; /* the last error, one line: what failed, the server's message, its code */
+    bool transient; /* the last SL_ERR_SERVER may pass if retried (deadlock, serialization
+                     * failure, lock wait timeout, database busy) */
+} jdbc_conn_t;
+
+/* Errors of the functions below: SL_ERR_SERVER (the target refused the statement: a
+ * constraint, a type overflow, a deadlock; the transaction is aborted), SL_ERR_CONN (the
+ * connection is gone: reconnect and replay), SL_ERR_NOMEM; c->err says what. */
+typedef struct jdbc_target {
+    const char *name;           /* "PostgreSQL", in messages */
+    const char *url_prefixes[3]; /* connection.url prefixes it serves ("jdbc:postgresql:") */
+    jdbc_dialect_t dialect;
+    char quote;                 /* identifier quote character; embedded ones are doubled */
+    bool numbered_params;       /* $1, $2 (PostgreSQL) rather than ? (in order of appearance) */
+    bool upsert_on_duplicate;   /* INSERT ... ON DUPLICATE KEY UPDATE c = VALUES(c), not
+                                 * ON CONFLICT (key) DO UPDATE SET c = EXCLUDED.c */
+    bool ddl_commits;           /* CREATE/ALTER TABLE commit the open transaction (MariaDB) */
+    const char *truncate_sql;   /* "TRUNCATE TABLE " or "DELETE FROM " (a TRUNCATE that
+                                 * commits implicitly would break atomicity) */
+    size_t max_ident_len;       /* longer identifiers are cut by the target (0: no limit) */
+
+    /* Parses `url` (with the user/password given apart, NULL when not set) and connects.
+     * Errors go to errstr as one line starting with "jdbc sink: ". */
+    int (*open)(jdbc_conn_t **out, const char *url, const char *user, const char *password,
+                char *errstr, size_t errstr_size);
+    void (*close)(jdbc_conn_t *c);
+    /* Runs a statement without a result set; `sql` uses the target's parameter markers.
+     * The target may only queue it and report its outcome from a later call (libpq's
+     * pipeline); `repeats` says the same text will come again (worth preparing). `what`
+     * (a string literal) names the step in error messages. */
+    int (*exec)(jdbc_conn_t *c, const char *what, const char *sql, const jdbc_param_t *p,
+                size_t n, bool repeats);
+    /* Waits for every queued statement; returns the first error among them. */
+    int (*sync)(jdbc_conn_t *c);
+    int (*begin)(jdbc_conn_t *c);
+    /* Commits (after sync); an error means nothing of the transaction is stored. */
+    int (*commit)(jdbc_conn_t *c);
+    /* Best effort, never fails: rolls back (or drops the connection) and forgets queued
+     * results and prepared statements that may not exist any more. */
+    void (*rollback)(jdbc_conn_t *c);
+    /* The columns of table `name` in order: calls add(opaque, column) for each; *exists
+     * false (and no calls) when there is no such table. Runs at once (after sync). */
+    int (*columns)(jdbc_conn_t *c, const char *name, bool *exists,
+                   int (*add)(void *opaque, const char *col), void *opaque);
+    /* CREATE TABLE IF NOT EXISTS sluice_offsets (name, offset, updated_at), then *text =
+     * the offset stored under `name` (malloc'd; NULL when there is none). */
+    int (*offset_load)(jdbc_conn_t *c, const char *name, char **text);
+    /* Queues the upsert of (name, offset) into sluice_offsets in the open transaction. */
+    int (*offset_store)(jdbc_conn_t *c, const char *name, const char *offset, size_t len);
+    /* One line for `sluice check`: "PostgreSQL 15.8, database postgres". */
+    void (*describe)(jdbc_conn_t *c, char *buf, size_t size);
+} jdbc_target_t;
+
+extern const jdbc_target_t jdbc_target_pg, jdbc_target_my, jdbc_target_sqlite;
+
+/* Helpers for the targets' URL parsers: %XX and '+' decoded in place; returns the length. */
+size_t jdbc_url_decode(char *s);
+/* Collapses newlines and tabs (libpq's messages span lines) into single spaces and trims. */
+void jdbc_one_line(char *m);
 
 #endif

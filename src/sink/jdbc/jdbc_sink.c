@@ -1,64 +1,80 @@
 /*
  * jdbc_sink.c — the `jdbc` sink: applies change events to a relational database, exactly
- * once. This slice speaks PostgreSQL (libpq); the configuration keys are those of
- * Debezium's JDBC sink connector, under debezium.sink.jdbc.
+ * once. The configuration keys are those of Debezium's JDBC sink connector, under
+ * debezium.sink.jdbc.; the target database is chosen by connection.url and reached
+ * through a jdbc_target_t (jdbc.h): PostgreSQL, MariaDB/MySQL, SQLite.
  *
  * How it works. Each event's value (Debezium JSON with its Connect schema) is parsed
  * with jansson; the table name comes from table.name.format, the columns and their
  * types from the schema of `after` (jdbc_types.c). The first event after a commit
- * opens a target transaction (BEGIN); every event is sent as it is submitted
- * (INSERT, INSERT ... ON CONFLICT DO UPDATE, UPDATE, DELETE, TRUNCATE), values always
- * bound as text parameters, identifiers always quoted. Commands go through libpq's
- * pipeline mode: nothing waits for a result until the transaction ends (or a catalog
- * query / DDL for a table not seen before needs an answer, or PIPE_MAX commands are
- * queued), so a transaction costs about one round trip, not one per row. INSERT, UPDATE
- * and DELETE go through named prepared statements (one per statement text), so the
- * target parses and plans each shape once. The value's Connect schema is parsed once and
- * reused while the next event carries the same schema text; only the payload is parsed
- * per event. The pipeline's
- * flush_offset() then queues the upsert of the source position into sluice_offsets and
- * the COMMIT in the same transaction and reads every result back; only after the COMMIT
- * succeeded is every event of it reported delivered.
- * offset_load() reads that row back at start, so the source resumes right after the
- * last committed event.
+ * opens a target transaction; every event becomes one statement (INSERT, upsert,
+ * UPDATE, DELETE, TRUNCATE) sent as it is submitted, values always bound as parameters,
+ * identifiers always quoted. The target may queue statements and read their results
+ * back only at commit (PostgreSQL's pipeline). The value's Connect schema is parsed once
+ * and reused while the next event carries the same schema text; only the payload is
+ * parsed per event. The pipeline's flush_offset() then stores the source position in
+ * sluice_offsets and commits, in the same transaction; only after the COMMIT succeeded
+ * is every event of it reported delivered. offset_load() reads that row back at start,
+ * so the source resumes right after the last committed event.
+ *
+ * When something fails, the events of the open transaction are still at hand (pending[],
+ * not yet reported), so the transaction can be rebuilt:
+ *  - connection lost, or a transient refusal (deadlock, serialization failure, busy):
+ *    wait (flush.retry.delay.ms, doubling up to a minute), reconnect if needed, and apply
+ *    the pending events again in a new transaction; after flush.max.retries attempts the
+ *    pipeline stops. Meanwhile the source keeps its connection alive behind the full
+ *    queue.
+ *  - a row the target refuses (constraint, type overflow) or a value that does not fit
+ *    its schema: with errors.tolerance=none (default) the pipeline stops with the error;
+ *    with errors.tolerance=all the transaction is applied again one event at a time,
+ *    each inside a SAVEPOINT, and an event that fails is rolled back to its savepoint and
+ *    written, with its error, topic, key, value and position, to the dead-letter table
+ *    in the same transaction.
  *
  * Invariants:
- *  1. The target's rows and its sluice_offsets row change in one transaction: after a
- *     crash at any moment (sluice or target) the target holds exactly the events up to
- *     the stored position, none twice and none missing.
- *  2. An event is reported delivered only after the COMMIT that holds it returned OK.
- *     Any error rolls the transaction back and reports every event of it failed; the
+ *  1. The target's rows, its dead letters and its sluice_offsets row change in one
+ *     transaction: after a crash at any moment (sluice or target) the target holds
+ *     exactly the events up to the stored position, none twice and none missing.
+ *  2. An event is reported delivered only after the COMMIT that holds it returned OK
+ *     (dead letters count as delivered: they are committed too). An error that is not
+ *     recovered rolls back and reports every event of the transaction failed; the
  *     pipeline stops and a restart resumes from the committed position.
  *  3. The table cache mirrors the target only for committed DDL: a rollback drops it
- *     (tables and columns created inside the rolled-back transaction are gone).
+ *     (tables and columns created inside the rolled-back transaction are gone). On a
+ *     target whose DDL commits implicitly (MariaDB), the open transaction is rolled back
+ *     before the DDL and rebuilt after it, so no row is committed without its position.
  *  4. Unchanged-TOAST placeholders never reach the target: such a column is left out of
  *     the statement.
- *  5. Values are never spliced into SQL text; identifiers are always double-quoted with
- *     embedded quotes doubled.
+ *  5. Values are never spliced into SQL text; identifiers are always quoted for the
+ *     target with embedded quotes doubled.
  *
  * States:  IDLE --submit/flush_offset: BEGIN--> IN_TXN --COMMIT ok--> IDLE (report ok)
- *                                                IN_TXN --error: ROLLBACK--> IDLE (report failed)
+ *          IN_TXN --error--> RECOVERING --rebuilt--> IN_TXN
+ *                                       --gave up: ROLLBACK--> IDLE (report failed)
  *
  * References: Debezium JDBC sink connector documentation (keys, defaults, table naming:
- * dots in the resolved name become underscores); PostgreSQL INSERT ... ON CONFLICT;
- * pgJDBC connection URL syntax.
+ * dots in the resolved name become underscores; flush.max.retries); PostgreSQL INSERT
+ * ... ON CONFLICT; MariaDB INSERT ... ON DUPLICATE KEY UPDATE and implicit commits; Kafka
+ * Connect errors.tolerance.
  */
 #include <ctype.h>
+#include <inttypes.h>
 #include <jansson.h>
-#include <libpq-fe.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
+#include "core/backoff.h"
 #include "core/log.h"
 #include "core/plugin.h"
 #include "sink/jdbc/jdbc.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
-#define OFFSETS_TABLE "sluice_offsets"
-#define MAX_CONN_KW 24
+#define TARGET(snk) ((snk)->conn->target)
+#define RETRY_DELAY_MAX_MS 60000
 
 enum { MODE_INSERT, MODE_UPSERT, MODE_UPDATE };
 enum { PK_NONE, PK_RECORD_KEY, PK_RECORD_VALUE };
@@ -70,39 +86,40 @@ typedef struct tbl {
     size_t ncols, cap;
 } tbl_t;
 
-/* Text parameters for PQexecParams: values packed in one buffer, NUL-separated. */
+/* Statement parameters: values packed in one buffer (each NUL-terminated). */
 typedef struct params {
     sl_buf_t b;
     size_t *off;
-    bool *null;
-    const char **vals;
+    jdbc_param_t *p;
     size_t n, cap;
 } params_t;
 
 struct sl_sink {
     sl_sink_env_t env;
-    PGconn *conn;
-    const char *kw[MAX_CONN_KW + 1];
-    char *kwval[MAX_CONN_KW + 1];
+    const jdbc_target_t *target;
+    jdbc_conn_t *conn; /* NULL while reconnecting */
+    char *url, *user, *password;
     int insert_mode, pk_mode, evolution;
     bool delete_enabled, truncate_enabled, key_schemas, value_schemas;
+    bool tolerate; /* errors.tolerance=all */
+    char *dlq_table;
     char **pk_fields;
     char *table_format;
     char *offsets_name;
     int64_t batch_size;
+    sl_backoff_t retry;
+    bool committed; /* a commit succeeded since the last failure (the retry schedule restarts) */
     bool in_txn;
+    bool careful;   /* rebuilding the transaction one savepoint per event (dead letters) */
+    bool rebuilding; /* inside rebuild(): no nested rebuilds */
     sl_event_t **pending;
     size_t npending, cap_pending;
+    size_t napplied; /* pending[0..napplied) are applied in the open transaction */
+    size_t ndead;   /* dead letters written in the open transaction */
     tbl_t *tables;
     size_t ntables, cap_tables;
     sl_buf_t sql;
     params_t p;
-    /* pipeline mode: commands sent and not yet read back (what each one was, for errors) */
-    const char **piped;
-    size_t npiped, cap_piped;
-    /* named prepared statements on the target, by SQL text (dropped on any error) */
-    char **stmts;
-    size_t nstmts, cap_stmts;
     /* the last value schema seen: its exact text and its parsed form (events of one table
      * carry the same schema text; parsing it for every row was most of the sink's CPU) */
     char *vschema_text;
@@ -111,230 +128,70 @@ struct sl_sink {
     char err[1024];
 };
 
-#define PIPE_MAX 1000 /* sync and read back at most this many commands at a time */
-#define STMTS_MAX 256 /* prepared statements kept on the target; then DEALLOCATE ALL */
-static const char COMMIT_WHAT[] = "COMMIT failed";
+static int apply(sl_sink_t *snk, const sl_event_t *ev);
+static int run_ddl(sl_sink_t *snk, const char *what, const char *ddl);
 
 /* ---- small helpers -------------------------------------------------------------------------- */
 
-static void quote_ident(sl_buf_t *b, const char *s)
-{
-    sl_buf_addc(b, '"');
-    for (; *s; s++) {
-        if (*s == '"')
-            sl_buf_addc(b, '"');
-        sl_buf_addc(b, *s);
-    }
-    sl_buf_addc(b, '"');
-}
-
-/* libpq's messages span lines ("...\n\tIs the server running..."): one line for the log. */
-static void one_line(char *m)
+void jdbc_one_line(char *m)
 {
     char *o = m;
     for (char *p = m; *p; p++) {
-        if (*p == '\n' || *p == '\t') {
+        if (*p == '\n' || *p == '\t' || *p == '\r') {
             if (o > m && o[-1] != ' ')
                 *o++ = ' ';
         } else {
             *o++ = *p;
         }
     }
+    while (o > m && o[-1] == ' ')
+        o--;
     *o = 0;
 }
 
-static void set_pg_err(sl_sink_t *snk, const char *what, const PGresult *r)
+size_t jdbc_url_decode(char *s)
 {
-    const char *msg = r ? PQresultErrorMessage(r) : NULL;
-    if (!msg || !*msg)
-        msg = PQerrorMessage(snk->conn);
-    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-    char m[700];
-    snprintf(m, sizeof m, "%s", msg ? msg : "");
-    size_t l = strlen(m);
-    while (l && (m[l - 1] == '\n' || m[l - 1] == ' '))
-        m[--l] = 0;
-    one_line(m);
-    snprintf(snk->err, sizeof snk->err, "%s: %s%s%s%s", what, m, state ? " (SQLSTATE " : "",
-             state ? state : "", state ? ")" : "");
-}
-
-static int conn_err(sl_sink_t *snk, const char *what)
-{
-    set_pg_err(snk, what, NULL);
-    return PQstatus(snk->conn) == CONNECTION_OK ? SL_ERR_SERVER : SL_ERR_CONN;
-}
-
-/* Pipeline mode (libpq >= 14): DML, BEGIN, the offsets upsert and COMMIT are sent without
- * waiting; pipe_drain() sends a Sync and reads every result back. A Sync inside the
- * explicit BEGIN block neither commits nor ends the transaction, so the rows and the
- * offsets row still change in one transaction (invariant 1). After a failed command the
- * server skips the rest up to the Sync (PGRES_PIPELINE_ABORTED) and the transaction is
- * aborted: the caller rolls back and reports every event of it failed (invariant 2).
- * The first error is the one reported. */
-static int pipe_drain(sl_sink_t *snk)
-{
-    if (PQpipelineStatus(snk->conn) == PQ_PIPELINE_OFF)
-        return SL_OK;
-    int rc = SL_OK;
-    if (snk->npiped) {
-        if (PQpipelineSync(snk->conn) != 1) {
-            rc = conn_err(snk, "could not send to the target");
-            snk->npiped = 0;
-            return rc;
-        }
-        size_t idx = 0;
-        int nulls = 0;
-        for (;;) {
-            PGresult *r = PQgetResult(snk->conn);
-            if (!r) {
-                if (PQstatus(snk->conn) != CONNECTION_OK || ++nulls > 2) {
-                    if (rc == SL_OK)
-                        rc = conn_err(snk, "lost the target connection");
-                    break;
-                }
-                continue;
-            }
-            nulls = 0;
-            ExecStatusType st = PQresultStatus(r);
-            if (st == PGRES_PIPELINE_SYNC) {
-                PQclear(r);
-                break;
-            }
-            const char *what = idx < snk->npiped ? snk->piped[idx] : "command failed";
-            idx++;
-            if (rc == SL_OK) {
-                if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
-                    st != PGRES_PIPELINE_ABORTED) {
-                    set_pg_err(snk, what, r);
-                    rc = PQstatus(snk->conn) == CONNECTION_OK ? SL_ERR_SERVER : SL_ERR_CONN;
-                } else if (what == COMMIT_WHAT && st == PGRES_COMMAND_OK &&
-                           strcmp(PQcmdStatus(r), "COMMIT") != 0) {
-                    /* COMMIT of a failed transaction "succeeds" with the tag ROLLBACK */
-                    snprintf(snk->err, sizeof snk->err, "the target rolled the transaction back");
-                    rc = SL_ERR_SERVER;
-                }
-            }
-            PQclear(r);
+    char *o = s;
+    for (char *p = s; *p; p++) {
+        if (*p == '%' && isxdigit((unsigned char)p[1]) && isxdigit((unsigned char)p[2])) {
+            char h[3] = {p[1], p[2], 0};
+            *o++ = (char)strtol(h, NULL, 16);
+            p += 2;
+        } else {
+            *o++ = *p == '+' ? ' ' : *p;
         }
     }
-    snk->npiped = 0;
-    if (rc == SL_OK && PQexitPipelineMode(snk->conn) != 1)
-        rc = conn_err(snk, "could not leave pipeline mode");
-    return rc;
+    *o = 0;
+    return (size_t)(o - s);
 }
 
-/* Room for one more command in the pipeline (entering pipeline mode if needed). */
-static int pipe_slot(sl_sink_t *snk)
+static void quote_ident(const sl_sink_t *snk, sl_buf_t *b, const char *s)
 {
-    if (snk->npiped >= PIPE_MAX) {
-        int rc = pipe_drain(snk);
-        if (rc != SL_OK)
-            return rc;
+    char q = snk->target->quote;
+    sl_buf_addc(b, q);
+    for (; *s; s++) {
+        if (*s == q)
+            sl_buf_addc(b, q);
+        sl_buf_addc(b, *s);
     }
-    if (snk->npiped == snk->cap_piped) {
-        size_t nc = snk->cap_piped ? snk->cap_piped * 2 : 64;
-        const char **np = realloc(snk->piped, nc * sizeof *np);
-        if (!np)
-            return SL_ERR_NOMEM;
-        snk->piped = np;
-        snk->cap_piped = nc;
-    }
-    if (PQpipelineStatus(snk->conn) == PQ_PIPELINE_OFF && PQenterPipelineMode(snk->conn) != 1)
-        return conn_err(snk, "could not enter pipeline mode");
-    return SL_OK;
+    sl_buf_addc(b, q);
 }
 
-/* Queues a command in the pipeline (no result is read here). */
-static int pipe_send(sl_sink_t *snk, const char *what, const char *sql, int n,
-                     const char *const *vals)
+/* Parameter marker number `num` (1-based; parameters are added in the order their
+ * markers appear, so '?' works). */
+static void placeholder(const sl_sink_t *snk, sl_buf_t *b, size_t num)
 {
-    int rc = pipe_slot(snk);
-    if (rc != SL_OK)
-        return rc;
-    if (PQsendQueryParams(snk->conn, sql, n, NULL, vals, NULL, NULL, 0) != 1)
-        return conn_err(snk, what);
-    snk->piped[snk->npiped++] = what;
-    return SL_OK;
-}
-
-static void stmts_forget(sl_sink_t *snk)
-{
-    for (size_t i = 0; i < snk->nstmts; i++)
-        free(snk->stmts[i]);
-    snk->nstmts = 0;
-}
-
-/* Like pipe_send, through a named prepared statement (prepared in the same pipeline the
- * first time its text is seen): the target parses and plans each statement shape once.
- * Statements are session objects, not undone by a rollback, but one whose Parse was
- * skipped after an error does not exist: txn_abort() forgets them all (DEALLOCATE ALL). */
-static int pipe_send_prepared(sl_sink_t *snk, const char *what, const char *sql, int n,
-                              const char *const *vals)
-{
-    size_t i;
-    for (i = 0; i < snk->nstmts; i++)
-        if (strcmp(snk->stmts[i], sql) == 0)
-            break;
-    char name[32];
-    int rc;
-    if (i == snk->nstmts) {
-        if (snk->nstmts >= STMTS_MAX) {
-            if ((rc = pipe_send(snk, "DEALLOCATE failed", "DEALLOCATE ALL", 0, NULL)) != SL_OK)
-                return rc;
-            stmts_forget(snk);
-            i = 0;
-        }
-        if (snk->nstmts == snk->cap_stmts) {
-            size_t nc = snk->cap_stmts ? snk->cap_stmts * 2 : 16;
-            char **ns = realloc(snk->stmts, nc * sizeof *ns);
-            if (!ns)
-                return SL_ERR_NOMEM;
-            snk->stmts = ns;
-            snk->cap_stmts = nc;
-        }
-        if ((rc = pipe_slot(snk)) != SL_OK)
-            return rc;
-        char *copy = strdup(sql);
-        if (!copy)
-            return SL_ERR_NOMEM;
-        snprintf(name, sizeof name, "sluice_%zu", i);
-        if (PQsendPrepare(snk->conn, name, sql, n, NULL) != 1) {
-            free(copy);
-            return conn_err(snk, what);
-        }
-        snk->piped[snk->npiped++] = what;
-        snk->stmts[snk->nstmts++] = copy;
-    }
-    snprintf(name, sizeof name, "sluice_%zu", i);
-    if ((rc = pipe_slot(snk)) != SL_OK)
-        return rc;
-    if (PQsendQueryPrepared(snk->conn, name, n, vals, NULL, NULL, 0) != 1)
-        return conn_err(snk, what);
-    snk->piped[snk->npiped++] = what;
-    return SL_OK;
-}
-
-/* Runs a command and waits for its result (after reading back whatever is in the
- * pipeline); SL_OK when it succeeded, else SL_ERR_SERVER / SL_ERR_CONN with snk->err. */
-static int exec_cmd(sl_sink_t *snk, const char *what, const char *sql, int n,
-                    const char *const *vals, PGresult **res_out)
-{
-    int prc = pipe_drain(snk);
-    if (prc != SL_OK)
-        return prc;
-    PGresult *r = PQexecParams(snk->conn, sql, n, NULL, vals, NULL, NULL, 0);
-    ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        set_pg_err(snk, what, r);
-        PQclear(r);
-        return PQstatus(snk->conn) == CONNECTION_OK ? SL_ERR_SERVER : SL_ERR_CONN;
-    }
-    if (res_out)
-        *res_out = r;
+    if (snk->target->numbered_params)
+        sl_buf_printf(b, "$%zu", num);
     else
-        PQclear(r);
-    return SL_OK;
+        sl_buf_addc(b, '?');
+}
+
+/* The target's error, for the log and for last_error(). */
+static void take_conn_err(sl_sink_t *snk)
+{
+    if (snk->conn && snk->conn->err[0])
+        snprintf(snk->err, sizeof snk->err, "%s", snk->conn->err);
 }
 
 static void params_reset(params_t *p)
@@ -351,214 +208,73 @@ static int params_grow(params_t *p)
     size_t *o = realloc(p->off, nc * sizeof *o);
     if (o)
         p->off = o;
-    bool *nl = realloc(p->null, nc * sizeof *nl);
-    if (nl)
-        p->null = nl;
-    const char **v = realloc(p->vals, nc * sizeof *v);
-    if (v)
-        p->vals = v;
-    if (!o || !nl || !v)
+    jdbc_param_t *np = realloc(p->p, nc * sizeof *np);
+    if (np)
+        p->p = np;
+    if (!o || !np)
         return SL_ERR_NOMEM;
     p->cap = nc;
     return SL_OK;
 }
 
-/* Adds one parameter (the value converted for its schema); returns its number ($n). */
+/* Adds one parameter (the value converted for its schema); returns its number. */
 static int params_add(sl_sink_t *snk, const json_t *schema, const json_t *v, const char *col,
                       size_t *num)
 {
     params_t *p = &snk->p;
     if (params_grow(p) != SL_OK)
         return SL_ERR_NOMEM;
-    bool isnull;
     char e[256];
+    jdbc_param_t *x = &p->p[p->n];
     p->off[p->n] = p->b.len;
-    if (jdbc_pg_value(schema, v, &p->b, &isnull, e, sizeof e) != 0) {
+    if (jdbc_value(snk->target->dialect, schema, v, &p->b, &x->is_null, &x->is_blob, e,
+                   sizeof e) != 0) {
         snprintf(snk->err, sizeof snk->err, "column \"%s\": %s", col, e);
         return SL_ERR_PROTO;
     }
+    x->len = p->b.len - p->off[p->n];
     sl_buf_addc(&p->b, 0);
-    p->null[p->n] = isnull;
     *num = ++p->n;
     return sl_buf_ok(&p->b) ? SL_OK : SL_ERR_NOMEM;
 }
 
-static const char *const *params_vals(params_t *p)
+/* Runs snk->sql with the parameters collected in snk->p (a statement shape that repeats). */
+static int exec_params(sl_sink_t *snk, const char *what, const char *sql)
 {
-    for (size_t i = 0; i < p->n; i++)
-        p->vals[i] = p->null[i] ? NULL : p->b.data + p->off[i];
-    return p->vals;
-}
-
-/* ---- connection URL ------------------------------------------------------------------------ */
-
-static int kw_add(sl_sink_t *snk, const char *k, const char *v, size_t vlen)
-{
-    size_t i = 0;
-    while (snk->kw[i] && strcmp(snk->kw[i], k) != 0)
-        i++;
-    if (i >= MAX_CONN_KW)
-        return SL_ERR_TOO_BIG;
-    char *copy = strndup(v, vlen);
-    if (!copy)
-        return SL_ERR_NOMEM;
-    free(snk->kwval[i]);
-    snk->kw[i] = k;
-    snk->kwval[i] = copy;
-    return SL_OK;
-}
-
-static size_t url_decode(char *s)
-{
-    char *o = s;
-    for (char *p = s; *p; p++) {
-        if (*p == '%' && isxdigit((unsigned char)p[1]) && isxdigit((unsigned char)p[2])) {
-            char h[3] = {p[1], p[2], 0};
-            *o++ = (char)strtol(h, NULL, 16);
-            p += 2;
-        } else {
-            *o++ = *p == '+' ? ' ' : *p;
-        }
-    }
-    *o = 0;
-    return (size_t)(o - s);
-}
-
-/* jdbc:postgresql://host[:port][,host2[:port2]...]/database?key=value&... -> libpq keywords. */
-static int parse_url(sl_sink_t *snk, const char *url, char *errstr, size_t errstr_size)
-{
-    static const char pfx[] = "jdbc:postgresql:";
-    if (strncasecmp(url, pfx, sizeof pfx - 1) != 0) {
-        if (strncasecmp(url, "jdbc:mysql:", 11) == 0 || strncasecmp(url, "jdbc:mariadb:", 13) == 0 ||
-            strncasecmp(url, "jdbc:sqlite:", 12) == 0) {
-            snprintf(errstr, errstr_size,
-                     "debezium.sink.jdbc.connection.url: only jdbc:postgresql: targets are "
-                     "supported so far");
-            return SL_ERR_UNSUPPORTED;
-        }
-        snprintf(errstr, errstr_size,
-                 "debezium.sink.jdbc.connection.url: expected jdbc:postgresql://host:port/database");
-        return SL_ERR_CONFIG;
-    }
-    char *rest = strdup(url + sizeof pfx - 1);
-    if (!rest)
-        return SL_ERR_NOMEM;
-    int rc = SL_OK;
-    char *query = strchr(rest, '?');
-    if (query)
-        *query++ = 0;
-    char *db = rest;
-    if (strncmp(rest, "//", 2) == 0) {
-        char *hosts = rest + 2;
-        char *slash = strchr(hosts, '/');
-        db = slash ? slash + 1 : (char *)"";
-        if (slash)
-            *slash = 0;
-        sl_buf_t h = SL_BUF_INIT, pt = SL_BUF_INIT;
-        char *save = NULL;
-        for (char *hp = strtok_r(hosts, ",", &save); hp; hp = strtok_r(NULL, ",", &save)) {
-            char *port = NULL;
-            if (*hp == '[') { /* [ipv6]:port */
-                char *end = strchr(hp, ']');
-                if (end) {
-                    *end = 0;
-                    port = end[1] == ':' ? end + 2 : NULL;
-                    hp++;
-                }
-            } else if ((port = strrchr(hp, ':')) != NULL) {
-                *port++ = 0;
-            }
-            if (h.len) {
-                sl_buf_addc(&h, ',');
-                sl_buf_addc(&pt, ',');
-            }
-            sl_buf_adds(&h, *hp ? hp : "localhost");
-            sl_buf_adds(&pt, port && *port ? port : "5432");
-        }
-        if (h.len == 0) {
-            sl_buf_adds(&h, "localhost");
-            sl_buf_adds(&pt, "5432");
-        }
-        if (!sl_buf_ok(&h) || !sl_buf_ok(&pt))
-            rc = SL_ERR_NOMEM;
-        if (rc == SL_OK)
-            rc = kw_add(snk, "host", h.data, h.len);
-        if (rc == SL_OK)
-            rc = kw_add(snk, "port", pt.data, pt.len);
-        sl_buf_free(&h);
-        sl_buf_free(&pt);
-    }
-    if (rc == SL_OK && *db) {
-        size_t l = url_decode(db);
-        rc = kw_add(snk, "dbname", db, l);
-    }
-    static const struct {
-        const char *jdbc, *pq;
-    } map[] = {
-        {"user", "user"},
-        {"password", "password"},
-        {"sslmode", "sslmode"},
-        {"sslrootcert", "sslrootcert"},
-        {"sslcert", "sslcert"},
-        {"sslkey", "sslkey"},
-        {"connectTimeout", "connect_timeout"},
-        {"ApplicationName", "application_name"},
-        {"options", "options"},
-    };
-    char *save = NULL;
-    for (char *kv = query ? strtok_r(query, "&", &save) : NULL; kv && rc == SL_OK;
-         kv = strtok_r(NULL, "&", &save)) {
-        char *eq = strchr(kv, '=');
-        if (!eq)
-            continue;
-        *eq = 0;
-        size_t vl = url_decode(eq + 1);
-        size_t i;
-        for (i = 0; i < N(map); i++)
-            if (strcasecmp(kv, map[i].jdbc) == 0) {
-                rc = kw_add(snk, map[i].pq, eq + 1, vl);
-                break;
-            }
-        if (i < N(map))
-            continue;
-        if (strcasecmp(kv, "ssl") == 0 && strcasecmp(eq + 1, "true") == 0)
-            rc = kw_add(snk, "sslmode", "require", 7);
-        else
-            sl_warn("jdbc sink: connection.url parameter '%s' has no libpq equivalent; ignored", kv);
-    }
-    free(rest);
-    if (rc != SL_OK)
-        snprintf(errstr, errstr_size, "debezium.sink.jdbc.connection.url: %s", sl_err_str(rc));
-    return rc;
-}
-
-static int conn_open(sl_sink_t *snk, char *errstr, size_t errstr_size)
-{
-    snk->conn = PQconnectdbParams(snk->kw, (const char *const *)snk->kwval, 0);
-    if (!snk->conn || PQstatus(snk->conn) != CONNECTION_OK) {
-        char m[512];
-        snprintf(m, sizeof m, "%s", snk->conn ? PQerrorMessage(snk->conn) : "out of memory");
-        size_t l = strlen(m);
-        while (l && (m[l - 1] == '\n' || m[l - 1] == ' '))
-            m[--l] = 0;
-        one_line(m);
-        snprintf(errstr, errstr_size, "jdbc sink: could not connect to the target: %s", m);
-        return SL_ERR_CONN;
-    }
-    return SL_OK;
+    params_t *p = &snk->p;
+    for (size_t i = 0; i < p->n; i++) /* the buffer may have moved while it grew */
+        p->p[i].data = p->b.data + p->off[i];
+    return TARGET(snk)->exec(snk->conn, what, sql, p->p, p->n, true);
 }
 
 /* ---- table cache ----------------------------------------------------------------------------- */
 
+static void tbl_free(tbl_t *t)
+{
+    for (size_t j = 0; j < t->ncols; j++)
+        free(t->cols[j]);
+    free(t->cols);
+    free(t->name);
+}
+
 static void tables_clear(sl_sink_t *snk)
 {
-    for (size_t i = 0; i < snk->ntables; i++) {
-        for (size_t j = 0; j < snk->tables[i].ncols; j++)
-            free(snk->tables[i].cols[j]);
-        free(snk->tables[i].cols);
-        free(snk->tables[i].name);
-    }
+    for (size_t i = 0; i < snk->ntables; i++)
+        tbl_free(&snk->tables[i]);
     snk->ntables = 0;
+}
+
+static int tables_grow(sl_sink_t *snk)
+{
+    if (snk->ntables < snk->cap_tables)
+        return SL_OK;
+    size_t nc = snk->cap_tables ? snk->cap_tables * 2 : 8;
+    tbl_t *nt = realloc(snk->tables, nc * sizeof *nt);
+    if (!nt)
+        return SL_ERR_NOMEM;
+    snk->tables = nt;
+    snk->cap_tables = nc;
+    return SL_OK;
 }
 
 static bool tbl_has(const tbl_t *t, const char *col)
@@ -612,24 +328,27 @@ static const json_t *field_schema(const json_t *fields, const char *name)
     return NULL;
 }
 
-static bool usable(const json_t *f)
+static bool usable(const sl_sink_t *snk, const json_t *f)
 {
     sl_buf_t t = SL_BUF_INIT;
-    bool ok = jdbc_pg_type(f, &t);
+    bool ok = jdbc_col_type(TARGET(snk)->dialect, f, false, &t);
     sl_buf_free(&t);
     return ok;
 }
 
-static int add_column_def(sl_buf_t *b, const json_t *f, bool not_null)
+static int add_column_def(const sl_sink_t *snk, sl_buf_t *b, const json_t *f, bool is_key,
+                          bool not_null)
 {
-    quote_ident(b, json_string_value(json_object_get(f, "field")));
+    quote_ident(snk, b, json_string_value(json_object_get(f, "field")));
     sl_buf_addc(b, ' ');
-    if (!jdbc_pg_type(f, b))
+    if (!jdbc_col_type(TARGET(snk)->dialect, f, is_key, b))
         return SL_ERR_UNSUPPORTED;
     if (not_null)
         sl_buf_adds(b, " NOT NULL");
     return SL_OK;
 }
+
+static int tbl_add_cb(void *opaque, const char *col) { return tbl_add_col(opaque, col); }
 
 /* Finds the target table `name`, reading its columns from the catalog the first time.
  * fields == NULL: only look (NULL result when it does not exist). Otherwise create it
@@ -644,26 +363,27 @@ static int table_get(sl_sink_t *snk, const char *name, const json_t *fields, cha
             t = &snk->tables[i];
     int rc;
     if (!t) {
-        sl_buf_t q = SL_BUF_INIT;
-        quote_ident(&q, name);
-        if (!sl_buf_ok(&q))
-            return SL_ERR_NOMEM;
-        const char *v[1] = {q.data};
-        PGresult *r = NULL;
-        rc = exec_cmd(snk, "could not read the target table's columns",
-                      "SELECT c.oid IS NOT NULL, a.attname FROM (SELECT to_regclass($1) AS oid) c "
-                      "LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT "
-                      "a.attisdropped ORDER BY a.attnum",
-                      1, v, &r);
+        if ((rc = tables_grow(snk)) != SL_OK)
+            return rc;
+        t = &snk->tables[snk->ntables];
+        memset(t, 0, sizeof *t);
+        bool exists = false;
+        rc = TARGET(snk)->columns(snk->conn, name, &exists, tbl_add_cb, t);
+        if (rc == SL_OK && !(t->name = strdup(name)))
+            rc = SL_ERR_NOMEM;
         if (rc != SL_OK) {
-            sl_buf_free(&q);
+            tbl_free(t);
             return rc;
         }
-        bool exists = PQntuples(r) > 0 && PQgetvalue(r, 0, 0)[0] == 't';
+        sl_buf_t q = SL_BUF_INIT;
+        quote_ident(snk, &q, name);
+        if (!sl_buf_ok(&q)) {
+            tbl_free(t);
+            return SL_ERR_NOMEM;
+        }
         if (!exists) {
-            PQclear(r);
-            r = NULL;
             if (!fields) {
+                tbl_free(t);
                 sl_buf_free(&q);
                 return SL_OK;
             }
@@ -672,6 +392,7 @@ static int table_get(sl_sink_t *snk, const char *name, const json_t *fields, cha
                          "target table %s does not exist (create it, or set "
                          "debezium.sink.jdbc.schema.evolution=basic)",
                          q.data);
+                tbl_free(t);
                 sl_buf_free(&q);
                 return SL_ERR_SERVER;
             }
@@ -683,7 +404,7 @@ static int table_get(sl_sink_t *snk, const char *name, const json_t *fields, cha
             const json_t *f;
             json_array_foreach(fields, i, f)
             {
-                if (!usable(f))
+                if (!usable(snk, f))
                     continue;
                 const char *fname = json_string_value(json_object_get(f, "field"));
                 bool is_pk = false;
@@ -691,66 +412,34 @@ static int table_get(sl_sink_t *snk, const char *name, const json_t *fields, cha
                     is_pk |= strcmp(pk[k], fname) == 0;
                 if (ncols++)
                     sl_buf_adds(&ddl, ", ");
-                (void)add_column_def(&ddl, f, is_pk || json_is_false(json_object_get(f, "optional")));
+                (void)add_column_def(snk, &ddl, f, is_pk,
+                                     is_pk || json_is_false(json_object_get(f, "optional")));
+                if (rc == SL_OK)
+                    rc = tbl_add_col(t, fname);
             }
             if (npk) {
                 sl_buf_adds(&ddl, ", PRIMARY KEY (");
                 for (size_t k = 0; k < npk; k++) {
                     if (k)
                         sl_buf_adds(&ddl, ", ");
-                    quote_ident(&ddl, pk[k]);
+                    quote_ident(snk, &ddl, pk[k]);
                 }
                 sl_buf_addc(&ddl, ')');
             }
             sl_buf_addc(&ddl, ')');
-            rc = sl_buf_ok(&ddl) ? exec_cmd(snk, "could not create the target table", ddl.data, 0,
-                                            NULL, NULL)
-                                 : SL_ERR_NOMEM;
+            if (rc == SL_OK)
+                rc = sl_buf_ok(&ddl) ? run_ddl(snk, "could not create the target table", ddl.data)
+                                     : SL_ERR_NOMEM;
             if (rc == SL_OK)
                 sl_info("jdbc sink: created table %s", q.data);
             sl_buf_free(&ddl);
-            if (rc != SL_OK) {
-                sl_buf_free(&q);
-                return rc;
-            }
         }
-        if (snk->ntables == snk->cap_tables) {
-            size_t nc = snk->cap_tables ? snk->cap_tables * 2 : 8;
-            tbl_t *nt = realloc(snk->tables, nc * sizeof *nt);
-            if (!nt) {
-                PQclear(r);
-                sl_buf_free(&q);
-                return SL_ERR_NOMEM;
-            }
-            snk->tables = nt;
-            snk->cap_tables = nc;
-        }
-        t = &snk->tables[snk->ntables];
-        memset(t, 0, sizeof *t);
-        if (!(t->name = strdup(name))) {
-            PQclear(r);
-            sl_buf_free(&q);
-            return SL_ERR_NOMEM;
+        sl_buf_free(&q);
+        if (rc != SL_OK) {
+            tbl_free(t);
+            return rc;
         }
         snk->ntables++;
-        rc = SL_OK;
-        if (exists) {
-            for (int i = 0; i < PQntuples(r) && rc == SL_OK; i++)
-                if (!PQgetisnull(r, i, 1))
-                    rc = tbl_add_col(t, PQgetvalue(r, i, 1));
-        } else {
-            size_t i;
-            const json_t *f;
-            json_array_foreach(fields, i, f)
-            {
-                if (rc == SL_OK && usable(f))
-                    rc = tbl_add_col(t, json_string_value(json_object_get(f, "field")));
-            }
-        }
-        PQclear(r);
-        sl_buf_free(&q);
-        if (rc != SL_OK)
-            return rc;
     }
     /* schema evolution: columns the event has and the table lacks */
     size_t i;
@@ -758,7 +447,7 @@ static int table_get(sl_sink_t *snk, const char *name, const json_t *fields, cha
     json_array_foreach(fields, i, f)
     {
         const char *fname = json_string_value(json_object_get(f, "field"));
-        if (!fname || !usable(f) || tbl_has(t, fname))
+        if (!fname || !usable(snk, f) || tbl_has(t, fname))
             continue;
         if (snk->evolution != EVO_BASIC) {
             snprintf(snk->err, sizeof snk->err,
@@ -769,11 +458,10 @@ static int table_get(sl_sink_t *snk, const char *name, const json_t *fields, cha
         }
         sl_buf_t ddl = SL_BUF_INIT;
         sl_buf_adds(&ddl, "ALTER TABLE ");
-        quote_ident(&ddl, name);
+        quote_ident(snk, &ddl, name);
         sl_buf_adds(&ddl, " ADD COLUMN ");
-        (void)add_column_def(&ddl, f, false); /* existing rows have no value for it */
-        rc = sl_buf_ok(&ddl) ? exec_cmd(snk, "could not add a column", ddl.data, 0, NULL, NULL)
-                             : SL_ERR_NOMEM;
+        (void)add_column_def(snk, &ddl, f, false, false); /* existing rows have no value */
+        rc = sl_buf_ok(&ddl) ? run_ddl(snk, "could not add a column", ddl.data) : SL_ERR_NOMEM;
         sl_buf_free(&ddl);
         if (rc == SL_OK)
             rc = tbl_add_col(t, fname);
@@ -791,76 +479,325 @@ static int txn_begin(sl_sink_t *snk)
 {
     if (snk->in_txn)
         return SL_OK;
-    int rc = pipe_send(snk, "BEGIN failed", "BEGIN", 0, NULL);
+    int rc = TARGET(snk)->begin(snk->conn);
     if (rc == SL_OK)
         snk->in_txn = true;
     return rc;
 }
 
-/* Rolls back and reports every event of the transaction failed (invariant 2). */
-static void txn_abort(sl_sink_t *snk, int err)
+/* Ends the open transaction without storing anything. */
+static void txn_rollback(sl_sink_t *snk)
 {
-    if (PQstatus(snk->conn) == CONNECTION_OK && PQpipelineStatus(snk->conn) != PQ_PIPELINE_OFF) {
-        char keep[sizeof snk->err];
-        memcpy(keep, snk->err, sizeof keep); /* the first error is the one to report */
-        if (pipe_drain(snk) != SL_OK && PQpipelineStatus(snk->conn) != PQ_PIPELINE_OFF)
-            (void)PQexitPipelineMode(snk->conn);
-        memcpy(snk->err, keep, sizeof keep);
-    }
-    snk->npiped = 0;
-    if (snk->in_txn && PQstatus(snk->conn) == CONNECTION_OK)
-        PQclear(PQexec(snk->conn, "ROLLBACK"));
-    if (snk->nstmts && PQstatus(snk->conn) == CONNECTION_OK)
-        PQclear(PQexec(snk->conn, "DEALLOCATE ALL"));
-    stmts_forget(snk);
+    if (snk->conn)
+        TARGET(snk)->rollback(snk->conn);
     snk->in_txn = false;
+    snk->ndead = 0;
     tables_clear(snk); /* invariant 3 */
+}
+
+/* Reports every pending event (err == SL_OK only after their COMMIT). */
+static void report(sl_sink_t *snk, int err)
+{
     size_t n = snk->npending;
     snk->npending = 0;
     for (size_t i = 0; i < n; i++)
         snk->env.on_delivery(snk->env.opaque, snk->pending[i], err);
 }
 
+/* Rolls back and reports every event of the transaction failed (invariant 2). */
+static void txn_abort(sl_sink_t *snk, int err)
+{
+    txn_rollback(snk);
+    report(snk, err);
+}
+
+static int conn_open(sl_sink_t *snk)
+{
+    char e[sizeof snk->err];
+    e[0] = 0;
+    int rc = snk->target->open(&snk->conn, snk->url, snk->user, snk->password, e, sizeof e);
+    if (rc != SL_OK) {
+        snk->conn = NULL;
+        snprintf(snk->err, sizeof snk->err, "%s", e);
+    }
+    return rc;
+}
+
+/* Records a failure in the retry schedule and sleeps; false when the attempts are used up
+ * or sluice is stopping. */
+static bool retry_wait(sl_sink_t *snk)
+{
+    if (!sl_backoff_failed(&snk->retry, snk->committed)) {
+        sl_error("jdbc sink: giving up after %" PRId64 " attempts "
+                 "(debezium.sink.jdbc.flush.max.retries)",
+                 snk->retry.attempt);
+        return false;
+    }
+    snk->committed = false;
+    sl_warn("jdbc sink: %s; retrying in %" PRId64 " ms (attempt %" PRId64 ")", snk->err,
+            snk->retry.delay_ms, snk->retry.attempt);
+    return sl_backoff_wait_sig(&snk->retry, snk->env.stop);
+}
+
+/* Waits and reconnects until connected, or the attempts are used up (SL_ERR_CONN). */
+static int reconnect(sl_sink_t *snk)
+{
+    txn_rollback(snk);
+    if (snk->conn) {
+        snk->target->close(snk->conn);
+        snk->conn = NULL;
+    }
+    do {
+        if (!retry_wait(snk))
+            return SL_ERR_CONN;
+    } while (conn_open(snk) != SL_OK);
+    sl_info("jdbc sink: reconnected to the target");
+    return SL_OK;
+}
+
+static int apply_careful(sl_sink_t *snk, const sl_event_t *ev);
+
+/* Applies pending[0..n) in the open transaction (one savepoint each in careful mode). */
+static int replay(sl_sink_t *snk, size_t n)
+{
+    int rc = SL_OK;
+    for (size_t i = 0; i < n && rc == SL_OK; i++) {
+        snk->napplied = i;
+        rc = snk->careful ? apply_careful(snk, snk->pending[i]) : apply(snk, snk->pending[i]);
+    }
+    snk->napplied = n;
+    return rc;
+}
+
+/* Runs a CREATE/ALTER TABLE in the open transaction; where DDL commits implicitly
+ * (MariaDB), between two transactions instead: the open one is rolled back, the DDL runs
+ * alone, and the events applied so far are applied again (invariant 3). The table cache
+ * is kept: on such a target every DDL it knows of is committed. */
+static int run_ddl(sl_sink_t *snk, const char *what, const char *ddl)
+{
+    const jdbc_target_t *t = TARGET(snk);
+    if (!t->ddl_commits || !snk->in_txn)
+        return t->exec(snk->conn, what, ddl, NULL, 0, false);
+    size_t n = snk->napplied;
+    t->rollback(snk->conn);
+    snk->in_txn = false;
+    snk->ndead = 0;
+    int rc = t->exec(snk->conn, what, ddl, NULL, 0, false);
+    if (rc == SL_OK)
+        rc = t->sync(snk->conn);
+    if (rc == SL_OK)
+        rc = txn_begin(snk);
+    if (rc == SL_OK)
+        rc = replay(snk, n);
+    if (rc == SL_OK && snk->careful) /* apply_careful's savepoint went with the rollback */
+        rc = t->exec(snk->conn, "SAVEPOINT failed", "SAVEPOINT sluice_event", NULL, 0, false);
+    return rc;
+}
+
+/* ---- dead letters ---------------------------------------------------------------------------- */
+
+static int dlq_create(sl_sink_t *snk)
+{
+    json_t *str = json_pack("{s:s}", "type", "string");
+    if (!str)
+        return SL_ERR_NOMEM;
+    static const char *const cols[] = {"pipeline", "failed_at", "topic", "position",
+                                       "error",    "key",       "value"};
+    sl_buf_t ddl = SL_BUF_INIT;
+    sl_buf_adds(&ddl, "CREATE TABLE IF NOT EXISTS ");
+    quote_ident(snk, &ddl, snk->dlq_table);
+    for (size_t i = 0; i < N(cols); i++) {
+        sl_buf_adds(&ddl, i ? ", " : " (");
+        sl_buf_adds(&ddl, cols[i]);
+        sl_buf_addc(&ddl, ' ');
+        (void)jdbc_col_type(snk->target->dialect, str, false, &ddl);
+    }
+    sl_buf_addc(&ddl, ')');
+    json_decref(str);
+    int rc = sl_buf_ok(&ddl) ? TARGET(snk)->exec(snk->conn, "could not create the dead-letter table",
+                                                 ddl.data, NULL, 0, false)
+                             : SL_ERR_NOMEM;
+    if (rc == SL_OK)
+        rc = TARGET(snk)->sync(snk->conn);
+    sl_buf_free(&ddl);
+    return rc;
+}
+
+static int params_text(sl_sink_t *snk, const char *s, size_t len)
+{
+    params_t *p = &snk->p;
+    if (params_grow(p) != SL_OK)
+        return SL_ERR_NOMEM;
+    p->off[p->n] = p->b.len;
+    p->p[p->n] = (jdbc_param_t){.len = len, .is_null = s == NULL};
+    if (s)
+        sl_buf_add(&p->b, s, len);
+    sl_buf_addc(&p->b, 0);
+    p->n++;
+    return sl_buf_ok(&p->b) ? SL_OK : SL_ERR_NOMEM;
+}
+
+/* Writes `ev` with `why` into the dead-letter table, in the open transaction. */
+static int dlq_write(sl_sink_t *snk, const sl_event_t *ev, const char *why)
+{
+    char now[40], pos[96], l1[20], l2[20];
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    snprintf(pos, sizeof pos, "txn %s lsn %s index %" PRId64, sl_lsn_fmt(ev->pos.txn_lsn, l1),
+             sl_lsn_fmt(ev->pos.lsn, l2), ev->pos.index);
+    sl_buf_reset(&snk->sql);
+    params_reset(&snk->p);
+    sl_buf_adds(&snk->sql, "INSERT INTO ");
+    quote_ident(snk, &snk->sql, snk->dlq_table);
+    sl_buf_adds(&snk->sql, " (pipeline, failed_at, topic, position, error, key, value) VALUES (");
+    for (size_t i = 1; i <= 7; i++) {
+        if (i > 1)
+            sl_buf_adds(&snk->sql, ", ");
+        placeholder(snk, &snk->sql, i);
+    }
+    sl_buf_addc(&snk->sql, ')');
+    int rc = params_text(snk, snk->offsets_name, strlen(snk->offsets_name));
+    if (rc == SL_OK)
+        rc = params_text(snk, now, strlen(now));
+    if (rc == SL_OK)
+        rc = params_text(snk, ev->topic, ev->topic_len);
+    if (rc == SL_OK)
+        rc = params_text(snk, pos, strlen(pos));
+    if (rc == SL_OK)
+        rc = params_text(snk, why, strlen(why));
+    if (rc == SL_OK)
+        rc = params_text(snk, ev->key, ev->key_len);
+    if (rc == SL_OK)
+        rc = params_text(snk, ev->value, ev->value_len);
+    if (rc == SL_OK)
+        rc = sl_buf_ok(&snk->sql) ? exec_params(snk, "could not write a dead letter", snk->sql.data)
+                                  : SL_ERR_NOMEM;
+    if (rc == SL_OK) {
+        snk->ndead++;
+        sl_warn("jdbc sink: event on topic %s (%s) written to dead-letter table %s: %s", ev->topic,
+                pos, snk->dlq_table, why);
+    }
+    return rc;
+}
+
+/* An error that sends the event to the dead-letter table (errors.tolerance=all): the
+ * target refused the row for good, or the value does not fit its schema. */
+static bool dead_letter_error(const sl_sink_t *snk, int rc)
+{
+    return snk->tolerate && (rc == SL_ERR_PROTO ||
+                             (rc == SL_ERR_SERVER && snk->conn && !snk->conn->transient));
+}
+
+/* One event inside its own savepoint; if the target refuses it, the savepoint is rolled
+ * back and the event becomes a dead letter. */
+static int apply_careful(sl_sink_t *snk, const sl_event_t *ev)
+{
+    const jdbc_target_t *t = TARGET(snk);
+    int rc = t->exec(snk->conn, "SAVEPOINT failed", "SAVEPOINT sluice_event", NULL, 0, false);
+    if (rc != SL_OK)
+        return rc;
+    rc = apply(snk, ev);
+    if (rc == SL_OK)
+        rc = t->sync(snk->conn);
+    if (rc != SL_OK) {
+        if (!dead_letter_error(snk, rc))
+            return rc;
+        if (rc == SL_ERR_SERVER)
+            take_conn_err(snk);
+        char why[sizeof snk->err];
+        memcpy(why, snk->err, sizeof why);
+        rc = t->exec(snk->conn, "ROLLBACK TO SAVEPOINT failed", "ROLLBACK TO SAVEPOINT sluice_event",
+                     NULL, 0, false);
+        tables_clear(snk); /* DDL of this event may be undone too */
+        if (rc == SL_OK)
+            rc = dlq_write(snk, ev, why);
+    }
+    if (rc == SL_OK)
+        rc = t->exec(snk->conn, "RELEASE SAVEPOINT failed", "RELEASE SAVEPOINT sluice_event", NULL,
+                     0, false);
+    return rc;
+}
+
+/* After `rc` from applying or committing: rebuilds the open transaction (pending[] applied
+ * again) when the error allows it — see the file comment. SL_OK when rebuilt; otherwise
+ * the error to stop with (snk->err says why). */
+static int recover(sl_sink_t *snk, int rc)
+{
+    if (snk->rebuilding)
+        return rc; /* the outer recover() decides */
+    bool tried_careful = false;
+    while (rc != SL_OK) {
+        if (rc == SL_ERR_SERVER || rc == SL_ERR_CONN)
+            take_conn_err(snk);
+        bool transient = rc == SL_ERR_CONN || (rc == SL_ERR_SERVER && snk->conn->transient);
+        bool dead = !transient && dead_letter_error(snk, rc);
+        if ((!transient && !dead) || (dead && tried_careful))
+            return rc;
+        if (rc == SL_ERR_CONN) {
+            if ((rc = reconnect(snk)) != SL_OK)
+                return rc;
+        } else if (transient) {
+            txn_rollback(snk);
+            if (!retry_wait(snk))
+                return rc;
+        }
+        tried_careful |= dead;
+        txn_rollback(snk);
+        snk->rebuilding = true;
+        snk->careful = dead;
+        rc = txn_begin(snk);
+        if (rc == SL_OK)
+            rc = replay(snk, snk->npending);
+        snk->rebuilding = false;
+        snk->careful = false;
+    }
+    return SL_OK;
+}
+
+/* Stores the position (when given) and commits; reports the pending events. */
 static int txn_commit(sl_sink_t *snk, const char *offset, size_t offset_len)
 {
     int rc = SL_OK;
-    if (offset) {
-        if ((rc = txn_begin(snk)) != SL_OK)
-            goto fail;
-        char *o = strndup(offset, offset_len);
-        if (!o) {
-            rc = SL_ERR_NOMEM;
-            goto fail;
-        }
-        const char *v[2] = {snk->offsets_name, o};
-        rc = pipe_send(snk, "could not store the source position",
-                       "INSERT INTO " OFFSETS_TABLE " (name, \"offset\") VALUES ($1, $2) ON CONFLICT "
-                       "(name) DO UPDATE SET \"offset\" = EXCLUDED.\"offset\", updated_at = now()",
-                       2, v);
-        free(o); /* libpq copied the parameters into its output buffer */
-        if (rc != SL_OK)
-            goto fail;
-    }
-    if (snk->in_txn) {
-        /* COMMIT, then read every result of the transaction back (pipe_drain checks the
-         * COMMIT's tag: a failed transaction's COMMIT "succeeds" as ROLLBACK) */
-        rc = pipe_send(snk, COMMIT_WHAT, "COMMIT", 0, NULL);
+    for (;;) {
+        if (offset && (rc = txn_begin(snk)) == SL_OK)
+            rc = TARGET(snk)->offset_store(snk->conn, snk->offsets_name, offset, offset_len);
+        if (rc == SL_OK && snk->in_txn)
+            rc = TARGET(snk)->commit(snk->conn);
         if (rc == SL_OK)
-            rc = pipe_drain(snk);
-        if (rc != SL_OK)
-            goto fail; /* in_txn still set: txn_abort rolls back */
-        snk->in_txn = false;
-    } else if ((rc = pipe_drain(snk)) != SL_OK) {
-        goto fail;
+            break;
+        if (rc == SL_ERR_CONN && offset) {
+            /* did the COMMIT land before the connection went? its offsets row says */
+            take_conn_err(snk);
+            char *stored = NULL;
+            if ((rc = reconnect(snk)) == SL_OK &&
+                (rc = TARGET(snk)->offset_load(snk->conn, snk->offsets_name, &stored)) == SL_OK &&
+                stored && strlen(stored) == offset_len && memcmp(stored, offset, offset_len) == 0) {
+                free(stored);
+                sl_info("jdbc sink: the transaction was committed before the connection was lost");
+                break;
+            }
+            free(stored);
+            if (rc == SL_OK) /* not committed: apply it again */
+                rc = txn_begin(snk);
+            if (rc == SL_OK)
+                rc = replay(snk, snk->npending);
+        }
+        if (rc != SL_OK && (rc = recover(snk, rc)) != SL_OK) {
+            sl_error("jdbc sink: %s", snk->err);
+            txn_abort(snk, rc);
+            return rc;
+        }
     }
-    size_t n = snk->npending;
-    snk->npending = 0;
-    for (size_t i = 0; i < n; i++)
-        snk->env.on_delivery(snk->env.opaque, snk->pending[i], SL_OK);
+    snk->in_txn = false;
+    snk->committed = true;
+    if (snk->ndead)
+        sl_warn("jdbc sink: committed %zu events, %zu of them as dead letters in %s",
+                snk->npending, snk->ndead, snk->dlq_table);
+    snk->ndead = 0;
+    report(snk, SL_OK);
     return SL_OK;
-fail:
-    txn_abort(snk, rc);
-    return rc;
 }
 
 /* ---- applying one event ---------------------------------------------------------------------- */
@@ -976,10 +913,51 @@ static int add_where(sl_sink_t *snk, const json_t *fields, const json_t *src, co
             return rc;
         if (k)
             sl_buf_adds(&snk->sql, " AND ");
-        quote_ident(&snk->sql, pk[k]);
-        sl_buf_printf(&snk->sql, " = $%zu", num);
+        quote_ident(snk, &snk->sql, pk[k]);
+        sl_buf_adds(&snk->sql, " = ");
+        placeholder(snk, &snk->sql, num);
     }
     return SL_OK;
+}
+
+/* The upsert's conflict clause: every non-key column the row sets takes the new value. */
+static void upsert_clause(const sl_sink_t *snk, sl_buf_t *s, const tbl_t *t, const json_t *fields,
+                          const json_t *row, char op, const char **pk, size_t npk)
+{
+    bool dup = snk->target->upsert_on_duplicate;
+    if (dup) {
+        sl_buf_adds(s, " ON DUPLICATE KEY UPDATE ");
+    } else {
+        sl_buf_adds(s, " ON CONFLICT (");
+        for (size_t k = 0; k < npk; k++) {
+            if (k)
+                sl_buf_adds(s, ", ");
+            quote_ident(snk, s, pk[k]);
+        }
+        sl_buf_adds(s, ") DO ");
+    }
+    size_t i, nset = 0;
+    const json_t *f;
+    json_array_foreach(fields, i, f)
+    {
+        const char *c = json_string_value(json_object_get(f, "field"));
+        const json_t *v = json_object_get(row, c);
+        if (!c || !tbl_has(t, c) || in_list(pk, npk, c) || (op == 'u' && jdbc_is_unavailable(v)))
+            continue; /* invariant 4 */
+        sl_buf_adds(s, nset++ ? ", " : dup ? "" : "UPDATE SET ");
+        quote_ident(snk, s, c);
+        sl_buf_adds(s, dup ? " = VALUES(" : " = EXCLUDED.");
+        quote_ident(snk, s, c);
+        if (dup)
+            sl_buf_addc(s, ')');
+    }
+    if (nset == 0 && dup && npk) { /* only key columns: keep the row as it is */
+        quote_ident(snk, s, pk[0]);
+        sl_buf_adds(s, " = ");
+        quote_ident(snk, s, pk[0]);
+    } else if (nset == 0 && !dup) {
+        sl_buf_adds(s, "NOTHING");
+    }
 }
 
 static int apply_row(sl_sink_t *snk, char op, const char *tname, const json_t *fields,
@@ -1003,7 +981,7 @@ static int apply_row(sl_sink_t *snk, char op, const char *tname, const json_t *f
     const json_t *f;
     if (mode == MODE_UPDATE) {
         sl_buf_adds(s, "UPDATE ");
-        quote_ident(s, tname);
+        quote_ident(snk, s, tname);
         sl_buf_adds(s, " SET ");
         json_array_foreach(fields, i, f)
         {
@@ -1016,8 +994,9 @@ static int apply_row(sl_sink_t *snk, char op, const char *tname, const json_t *f
                 goto out;
             if (ncols++)
                 sl_buf_adds(s, ", ");
-            quote_ident(s, c);
-            sl_buf_printf(s, " = $%zu", num);
+            quote_ident(snk, s, c);
+            sl_buf_adds(s, " = ");
+            placeholder(snk, s, num);
         }
         if (ncols == 0) /* nothing but the key (or only unchanged TOAST values) */
             goto out;
@@ -1026,7 +1005,7 @@ static int apply_row(sl_sink_t *snk, char op, const char *tname, const json_t *f
             goto out;
     } else {
         sl_buf_adds(s, "INSERT INTO ");
-        quote_ident(s, tname);
+        quote_ident(snk, s, tname);
         sl_buf_adds(s, " (");
         sl_buf_t vals = SL_BUF_INIT;
         json_array_foreach(fields, i, f)
@@ -1044,44 +1023,21 @@ static int apply_row(sl_sink_t *snk, char op, const char *tname, const json_t *f
                 sl_buf_adds(s, ", ");
                 sl_buf_adds(&vals, ", ");
             }
-            quote_ident(s, c);
-            sl_buf_printf(&vals, "$%zu", num);
+            quote_ident(snk, s, c);
+            placeholder(snk, &vals, num);
         }
         sl_buf_adds(s, ") VALUES (");
         sl_buf_add(s, vals.data, vals.len);
         sl_buf_addc(s, ')');
         sl_buf_free(&vals);
-        if (mode == MODE_UPSERT) {
-            sl_buf_adds(s, " ON CONFLICT (");
-            for (size_t k = 0; k < npk; k++) {
-                if (k)
-                    sl_buf_adds(s, ", ");
-                quote_ident(s, pk[k]);
-            }
-            sl_buf_adds(s, ") DO ");
-            size_t nset = 0;
-            json_array_foreach(fields, i, f)
-            {
-                const char *c = json_string_value(json_object_get(f, "field"));
-                const json_t *v = json_object_get(row, c);
-                if (!c || !tbl_has(t, c) || in_list(pk, npk, c) ||
-                    (op == 'u' && jdbc_is_unavailable(v)))
-                    continue;
-                sl_buf_adds(s, nset++ ? ", " : "UPDATE SET ");
-                quote_ident(s, c);
-                sl_buf_adds(s, " = EXCLUDED.");
-                quote_ident(s, c);
-            }
-            if (!nset)
-                sl_buf_adds(s, "NOTHING");
-        }
+        if (mode == MODE_UPSERT)
+            upsert_clause(snk, s, t, fields, row, op, pk, npk);
     }
     if (!sl_buf_ok(s)) {
         rc = SL_ERR_NOMEM;
         goto out;
     }
-    rc = pipe_send_prepared(snk, mode == MODE_UPDATE ? "UPDATE failed" : "INSERT failed",
-                            s->data, (int)snk->p.n, params_vals(&snk->p));
+    rc = exec_params(snk, mode == MODE_UPDATE ? "UPDATE failed" : "INSERT failed", s->data);
 out:
     free(pk);
     return rc;
@@ -1102,12 +1058,10 @@ static int apply_delete(sl_sink_t *snk, const char *tname, const json_t *fields,
     sl_buf_reset(&snk->sql);
     params_reset(&snk->p);
     sl_buf_adds(&snk->sql, "DELETE FROM ");
-    quote_ident(&snk->sql, tname);
+    quote_ident(snk, &snk->sql, tname);
     if ((rc = add_where(snk, fields, src, pk, npk)) != SL_OK)
         goto out;
-    rc = sl_buf_ok(&snk->sql) ? pipe_send_prepared(snk, "DELETE failed", snk->sql.data,
-                                                   (int)snk->p.n, params_vals(&snk->p))
-                              : SL_ERR_NOMEM;
+    rc = sl_buf_ok(&snk->sql) ? exec_params(snk, "DELETE failed", snk->sql.data) : SL_ERR_NOMEM;
 out:
     free(pk);
     return rc;
@@ -1120,10 +1074,10 @@ static int apply_truncate(sl_sink_t *snk, const char *tname)
     if (rc != SL_OK || !t)
         return rc;
     sl_buf_reset(&snk->sql);
-    sl_buf_adds(&snk->sql, "TRUNCATE TABLE ");
-    quote_ident(&snk->sql, tname);
+    sl_buf_adds(&snk->sql, TARGET(snk)->truncate_sql);
+    quote_ident(snk, &snk->sql, tname);
     return sl_buf_ok(&snk->sql)
-               ? pipe_send(snk, "TRUNCATE failed", snk->sql.data, 0, NULL)
+               ? TARGET(snk)->exec(snk->conn, "TRUNCATE failed", snk->sql.data, NULL, 0, false)
                : SL_ERR_NOMEM;
 }
 
@@ -1207,7 +1161,7 @@ static int apply(sl_sink_t *snk, const sl_event_t *ev)
     if (op == 't' && !snk->truncate_enabled)
         return SL_OK;
     json_error_t je;
-    json_t *val = NULL, *key = NULL, *own_payload = NULL;
+    json_t *val = NULL, *key = NULL, *own_payload = NULL, *own_schema = NULL;
     const json_t *schema = NULL, *payload = NULL;
     size_t so, sl, po, pl;
     if (split_envelope(ev->value, ev->value_len, snk->vschema ? snk->vschema_text : NULL,
@@ -1227,7 +1181,7 @@ static int apply(sl_sink_t *snk, const sl_event_t *ev)
             snk->vschema_len = sl;
         }
         if (snk->vschema && (own_payload = json_loadb(ev->value + po, pl, 0, &je)) != NULL) {
-            schema = snk->vschema;
+            schema = own_schema = json_incref(snk->vschema); /* a replay may replace it */
             payload = own_payload;
         }
     }
@@ -1286,6 +1240,7 @@ out:
     json_decref(key);
     json_decref(val);
     json_decref(own_payload);
+    json_decref(own_schema);
     sl_buf_free(&tname);
     return rc;
 }
@@ -1297,27 +1252,40 @@ static void jdbc_destroy(sl_sink_t *snk)
     if (!snk)
         return;
     if (snk->conn)
-        PQfinish(snk->conn); /* an open transaction dies with the session: rolled back */
+        snk->target->close(snk->conn); /* an open transaction dies with the session */
     tables_clear(snk);
     free(snk->tables);
-    for (size_t i = 0; i < MAX_CONN_KW; i++)
-        free(snk->kwval[i]);
+    free(snk->url);
+    free(snk->user);
+    free(snk->password);
     sl_conf_list_free(snk->pk_fields);
     free(snk->table_format);
     free(snk->offsets_name);
+    free(snk->dlq_table);
     free(snk->pending);
-    free(snk->piped);
-    stmts_forget(snk);
-    free(snk->stmts);
     free(snk->vschema_text);
     json_decref(snk->vschema);
     sl_buf_free(&snk->sql);
     sl_buf_free(&snk->p.b);
     free(snk->p.off);
-    free(snk->p.null);
-    free(snk->p.vals);
+    free(snk->p.p);
     free(snk);
 }
+
+static const jdbc_target_t *const targets[] = {&jdbc_target_pg, &jdbc_target_my,
+                                               &jdbc_target_sqlite};
+
+static const jdbc_target_t *target_for(const char *url)
+{
+    for (size_t i = 0; i < N(targets); i++)
+        for (size_t k = 0; k < N(targets[i]->url_prefixes) && targets[i]->url_prefixes[k]; k++)
+            if (strncasecmp(url, targets[i]->url_prefixes[k],
+                            strlen(targets[i]->url_prefixes[k])) == 0)
+                return targets[i];
+    return NULL;
+}
+
+static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
 static int setup(sl_sink_t *snk, const sl_conf_t *conf, char *errstr, size_t errstr_size)
 {
@@ -1329,15 +1297,29 @@ static int setup(sl_sink_t *snk, const sl_conf_t *conf, char *errstr, size_t err
     snk->batch_size = sl_conf_int(conf, "debezium.sink.jdbc.batch.size");
     snk->key_schemas = sl_conf_bool(conf, "debezium.format.key.schemas.enable");
     snk->value_schemas = sl_conf_bool(conf, "debezium.format.value.schemas.enable");
+    snk->tolerate = strcmp(sl_conf_str(conf, "debezium.sink.jdbc.errors.tolerance"), "all") == 0;
+    sl_backoff_set(&snk->retry, sl_conf_int(conf, "debezium.sink.jdbc.flush.retry.delay.ms"),
+                   RETRY_DELAY_MAX_MS, sl_conf_int(conf, "debezium.sink.jdbc.flush.max.retries"));
     snk->pk_fields = sl_conf_list(conf, "debezium.sink.jdbc.primary.key.fields");
     if (snk->pk_fields && !snk->pk_fields[0]) {
         sl_conf_list_free(snk->pk_fields);
         snk->pk_fields = NULL;
     }
+    const char *url = sl_conf_str(conf, "debezium.sink.jdbc.connection.url");
     snk->table_format = strdup(sl_conf_str(conf, "debezium.sink.jdbc.table.name.format"));
     snk->offsets_name = strdup(sl_conf_str(conf, "sluice.sink.jdbc.offsets.name"));
-    if (!snk->table_format || !snk->offsets_name)
+    snk->dlq_table = strdup(sl_conf_str(conf, "sluice.sink.jdbc.dead.letter.table"));
+    snk->url = strdup(url);
+    snk->user = dup_or_null(sl_conf_str(conf, "debezium.sink.jdbc.connection.username"));
+    snk->password = dup_or_null(sl_conf_str(conf, "debezium.sink.jdbc.connection.password"));
+    if (!snk->table_format || !snk->offsets_name || !snk->dlq_table || !snk->url)
         return SL_ERR_NOMEM;
+    if (!(snk->target = target_for(url))) {
+        snprintf(errstr, errstr_size,
+                 "debezium.sink.jdbc.connection.url: expected jdbc:postgresql://host:port/database, "
+                 "jdbc:mariadb://host:port/database (or jdbc:mysql://), or jdbc:sqlite:/path/file.db");
+        return SL_ERR_CONFIG;
+    }
     if (!snk->value_schemas) {
         snprintf(errstr, errstr_size,
                  "jdbc sink: column types come from the event schema: set "
@@ -1357,21 +1339,7 @@ static int setup(sl_sink_t *snk, const sl_conf_t *conf, char *errstr, size_t err
                  "debezium.sink.jdbc.primary.key.fields");
         return SL_ERR_CONFIG;
     }
-    int rc = parse_url(snk, sl_conf_str(conf, "debezium.sink.jdbc.connection.url"), errstr,
-                       errstr_size);
-    if (rc != SL_OK)
-        return rc;
-    const char *user = sl_conf_str(conf, "debezium.sink.jdbc.connection.username");
-    const char *pw = sl_conf_str(conf, "debezium.sink.jdbc.connection.password");
-    if (rc == SL_OK && user)
-        rc = kw_add(snk, "user", user, strlen(user));
-    if (rc == SL_OK && pw)
-        rc = kw_add(snk, "password", pw, strlen(pw));
-    if (rc == SL_OK)
-        rc = kw_add(snk, "application_name", "sluice", 6);
-    if (rc != SL_OK)
-        snprintf(errstr, errstr_size, "jdbc sink: %s", sl_err_str(rc));
-    return rc;
+    return SL_OK;
 }
 
 static int jdbc_create(sl_sink_t **out, const sl_conf_t *conf, const sl_sink_env_t *env,
@@ -1384,8 +1352,8 @@ static int jdbc_create(sl_sink_t **out, const sl_conf_t *conf, const sl_sink_env
     int rc = setup(snk, conf, errstr, errstr_size);
     if (rc == SL_ERR_NOMEM)
         snprintf(errstr, errstr_size, "out of memory");
-    if (rc == SL_OK)
-        rc = conn_open(snk, errstr, errstr_size);
+    if (rc == SL_OK && (rc = conn_open(snk)) != SL_OK)
+        snprintf(errstr, errstr_size, "%s", snk->err);
     if (rc != SL_OK) {
         jdbc_destroy(snk);
         return rc;
@@ -1400,25 +1368,17 @@ static unsigned jdbc_caps(const sl_sink_t *snk) { return SL_SINK_CAP_OFFSETS; }
 static int jdbc_offset_load(sl_sink_t *snk, char **text, char *errstr, size_t errstr_size)
 {
     *text = NULL;
-    PGresult *r = NULL;
-    const char *v[1] = {snk->offsets_name};
-    int rc = exec_cmd(snk, "could not create " OFFSETS_TABLE,
-                      "CREATE TABLE IF NOT EXISTS " OFFSETS_TABLE " (name text PRIMARY KEY, "
-                      "\"offset\" text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())",
-                      0, NULL, NULL);
-    if (rc == SL_OK)
-        rc = exec_cmd(snk, "could not read " OFFSETS_TABLE,
-                      "SELECT \"offset\" FROM " OFFSETS_TABLE " WHERE name = $1", 1, v, &r);
+    int rc = TARGET(snk)->offset_load(snk->conn, snk->offsets_name, text);
+    if (rc == SL_OK && snk->tolerate)
+        rc = dlq_create(snk);
     if (rc != SL_OK) {
+        take_conn_err(snk);
         snprintf(errstr, errstr_size, "jdbc sink: %s", snk->err);
         return rc;
     }
-    if (PQntuples(r) == 1 && !(*text = strdup(PQgetvalue(r, 0, 0))))
-        rc = SL_ERR_NOMEM;
-    PQclear(r);
     if (*text)
-        sl_info("jdbc sink: resuming from the position stored in %s (name '%s')", OFFSETS_TABLE,
-                snk->offsets_name);
+        sl_info("jdbc sink: resuming from the position stored in %s (name '%s')",
+                JDBC_OFFSETS_TABLE, snk->offsets_name);
     return rc;
 }
 
@@ -1434,13 +1394,15 @@ static int jdbc_submit(sl_sink_t *snk, sl_event_t *ev)
         snk->pending = np;
         snk->cap_pending = nc;
     }
+    snk->napplied = snk->npending;
     int rc = apply(snk, ev);
-    if (rc != SL_OK) {
+    snk->pending[snk->npending++] = ev;
+    if (rc != SL_OK && (rc = recover(snk, rc)) != SL_OK) {
         sl_error("jdbc sink: %s (topic %s)", snk->err, ev->topic);
+        snk->npending--; /* a failed submit is never reported */
         txn_abort(snk, rc);
         return rc;
     }
-    snk->pending[snk->npending++] = ev;
     return SL_OK;
 }
 
@@ -1455,38 +1417,42 @@ static int jdbc_poll(sl_sink_t *snk, int timeout_ms) { return 0; }
 
 static const char *jdbc_last_error(const sl_sink_t *snk) { return snk->err; }
 
-static int jdbc_check(const sl_conf_t *conf, FILE *report)
+static int jdbc_check(const sl_conf_t *conf, FILE *report_to)
 {
     sl_sink_env_t env = {0};
     sl_sink_t *snk = NULL;
-    char e[512];
+    char e[1024];
     int rc = jdbc_create(&snk, conf, &env, e, sizeof e);
     if (rc != SL_OK) {
-        fprintf(report, "FAIL: %s\n", e);
+        fprintf(report_to, "FAIL: %s\n", e);
         return 1;
     }
-    fprintf(report, "ok: jdbc sink connects to %s (server %d)\n", PQdb(snk->conn),
-            PQserverVersion(snk->conn));
+    char d[256];
+    snk->target->describe(snk->conn, d, sizeof d);
+    fprintf(report_to, "ok: jdbc sink connects to %s\n", d);
     jdbc_destroy(snk);
     return 0;
 }
 
 static const sl_prop_def_t jdbc_defs[] = {
     {"debezium.sink.jdbc.connection.url", SL_PT_STRING, NULL, NULL, 0, 0, SL_PF_REQUIRED,
-     "Target database, jdbc:postgresql://host[:port][,host2[:port2]]/database[?user=..&sslmode=..]. "
-     "Only PostgreSQL targets so far."},
+     "Target database: jdbc:postgresql://host[:port][,host2[:port2]]/database[?user=..&sslmode=..], "
+     "jdbc:mariadb://host[:port]/database[?user=..] (or jdbc:mysql://), or "
+     "jdbc:sqlite:/path/file.db."},
     {"debezium.sink.jdbc.connection.username", SL_PT_STRING, NULL, NULL, 0, 0, 0,
      "User name on the target (overrides user= in the URL)."},
     {"debezium.sink.jdbc.connection.password", SL_PT_STRING, NULL, NULL, 0, 0, SL_PF_SECRET,
      "Password on the target (overrides password= in the URL)."},
     {"debezium.sink.jdbc.insert.mode", SL_PT_ENUM, "insert", "insert|upsert|update", 0, 0, 0,
      "insert: creates become INSERT (updates become UPDATE when a primary key is known); upsert: "
-     "INSERT ... ON CONFLICT (key) DO UPDATE for creates and updates; update: UPDATE only."},
+     "the target's insert-or-update (PostgreSQL and SQLite ON CONFLICT, MariaDB ON DUPLICATE "
+     "KEY UPDATE) for creates and updates; update: UPDATE only."},
     {"debezium.sink.jdbc.delete.enabled", SL_PT_BOOL, "false", NULL, 0, 0, 0,
      "Apply delete events as DELETE by primary key (tombstones are always ignored). Needs a "
      "primary.key.mode other than none."},
     {"debezium.sink.jdbc.truncate.enabled", SL_PT_BOOL, "false", NULL, 0, 0, 0,
-     "Apply truncate events as TRUNCATE TABLE."},
+     "Apply truncate events (PostgreSQL: TRUNCATE TABLE; MariaDB and SQLite: DELETE FROM, "
+     "which stays inside the transaction)."},
     {"debezium.sink.jdbc.primary.key.mode", SL_PT_ENUM, "none", "none|record_key|record_value", 0,
      0, 0,
      "Where the target's primary key comes from: none; record_key (the event key's fields, or "
@@ -1504,6 +1470,20 @@ static const sl_prop_def_t jdbc_defs[] = {
     {"debezium.sink.jdbc.batch.size", SL_PT_INT, "500", NULL, 1, 1000000, 0,
      "Most events applied in one target transaction; a larger source transaction is committed "
      "in several parts (each with its source position, so a restart still resumes exactly)."},
+    {"debezium.sink.jdbc.flush.max.retries", SL_PT_INT, "5", NULL, -1, INT32_MAX, 0,
+     "Attempts after the target connection was lost or the target refused a transaction for a "
+     "transient reason (deadlock, serialization failure, lock timeout, busy) before the "
+     "pipeline stops; -1: never stop. The transaction is rebuilt from the events it held."},
+    {"debezium.sink.jdbc.flush.retry.delay.ms", SL_PT_INT, "1000", NULL, 10, 3600000, 0,
+     "Wait before the first retry; it doubles after each failed attempt, up to 60 s."},
+    {"debezium.sink.jdbc.errors.tolerance", SL_PT_ENUM, "none", "none|all", 0, 0, 0,
+     "none: a row the target refuses (constraint, type overflow) or a value that does not fit "
+     "its schema stops the pipeline; all: the event is written with its error to the "
+     "dead-letter table (sluice.sink.jdbc.dead.letter.table) in the same transaction, and the "
+     "pipeline goes on."},
+    {"sluice.sink.jdbc.dead.letter.table", SL_PT_STRING, "sluice_dead_letters", NULL, 0, 0, 0,
+     "With errors.tolerance=all: the target table (created when missing) that receives refused "
+     "events: pipeline (offsets.name), failed_at, topic, position, error, key, value."},
     {"sluice.sink.jdbc.offsets.name", SL_PT_STRING, "sluice", NULL, 0, 0, 0,
      "Row of the target's sluice_offsets table that holds this pipeline's source position, "
      "written in the same transaction as the rows. Give each pipeline into the same target its "

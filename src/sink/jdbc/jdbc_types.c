@@ -1,13 +1,19 @@
 /*
- * jdbc_types.c — Kafka Connect schemas to PostgreSQL column types, and Debezium JSON
- * values back to PostgreSQL's text input form.
+ * jdbc_types.c — Kafka Connect schemas to column types, and Debezium JSON values back
+ * to the form the target reads, for each SQL dialect the jdbc sink writes
+ * (PostgreSQL, MariaDB/MySQL, SQLite).
  *
  * How it works. The event value carries its Connect schema (JsonConverter with
  * schemas.enable=true). A field's logical name (io.debezium.time.MicroTimestamp,
  * org.apache.kafka.connect.data.Decimal, ...) decides the column type first; the
- * primitive type (int32, string, bytes, ...) decides when there is none. Values are
- * turned back into the text PostgreSQL reads for that type, and bound as text
- * parameters, so nothing is ever spliced into SQL.
+ * primitive type (int32, string, bytes, ...) decides when there is none; one table per
+ * dialect. Values are turned back into the text the target parses for that type (raw
+ * bytes for binary columns in MariaDB and SQLite) and bound as parameters, so nothing
+ * is ever spliced into SQL. The dialects differ in a few places only: bytes (PostgreSQL
+ * \x hex text, else raw), booleans (true/false, else 1/0), timestamps with a zone
+ * (MariaDB's DATETIME has none: converted to UTC), durations (PostgreSQL interval, else
+ * microseconds), arrays (PostgreSQL arrays, else JSON text) and BC dates (MariaDB has
+ * none: an error, never a silently wrong year).
  *
  * Invariants:
  *  1. Precision is kept: Decimal is rebuilt from its unscaled two's-complement bytes
@@ -16,17 +22,24 @@
  *  2. Bytes from the event (base64) are checked while decoding: malformed input is an
  *     error, never a crash.
  *
+ *  3. A timestamp with a zone reaches MariaDB as the same instant in UTC; SQLite and
+ *     PostgreSQL get Debezium's ISO-8601 text unchanged.
+ *
  * References: Kafka Connect JsonConverter (schema JSON), Debezium PostgreSQL connector
  * "data type mappings" (logical names), Debezium JDBC sink "data and column type
- * mappings" (the target types chosen here follow it, with PostgreSQL's native types).
+ * mappings" (the target types chosen here follow it, with each target's native types);
+ * SQLite "Datatypes In SQLite" (type affinity from the declared type name).
  */
 #include "sink/jdbc/jdbc.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/civil.h"
 
 static const char *str_of(const json_t *o, const char *key)
 {
@@ -39,72 +52,116 @@ static const char *param_of(const json_t *schema, const char *key)
     return str_of(json_object_get(schema, "parameters"), key);
 }
 
-bool jdbc_pg_type(const json_t *schema, sl_buf_t *out)
+typedef struct named_type {
+    const char *name, *pg, *my, *sqlite;
+} named_type_t;
+
+/* Logical types by name. SQLite's names are chosen for their affinity: DATE/TIMESTAMP
+ * (NUMERIC affinity) keep ISO text as text; NUMERIC stores a decimal as an integer or
+ * real only when that is lossless, else as text. */
+static const named_type_t named_types[] = {
+    {"io.debezium.time.Date", "date", "DATE", "DATE"},
+    {"org.apache.kafka.connect.data.Date", "date", "DATE", "DATE"},
+    {"io.debezium.time.Time", "time(3)", "TIME(3)", "TIME"},
+    {"org.apache.kafka.connect.data.Time", "time(3)", "TIME(3)", "TIME"},
+    {"io.debezium.time.MicroTime", "time(6)", "TIME(6)", "TIME"},
+    {"io.debezium.time.NanoTime", "time(6)", "TIME(6)", "TIME"},
+    {"io.debezium.time.Timestamp", "timestamp(3)", "DATETIME(3)", "TIMESTAMP"},
+    {"org.apache.kafka.connect.data.Timestamp", "timestamp(3)", "DATETIME(3)", "TIMESTAMP"},
+    {"io.debezium.time.MicroTimestamp", "timestamp(6)", "DATETIME(6)", "TIMESTAMP"},
+    {"io.debezium.time.NanoTimestamp", "timestamp(6)", "DATETIME(6)", "TIMESTAMP"},
+    {"io.debezium.time.ZonedTimestamp", "timestamptz", "DATETIME(6)", "TEXT"},
+    {"io.debezium.time.ZonedTime", "timetz", "TIME(6)", "TEXT"},
+    {"io.debezium.time.MicroDuration", "interval", "BIGINT", "INTEGER"},
+    {"io.debezium.data.VariableScaleDecimal", "numeric", "DECIMAL(65,30)", "NUMERIC"},
+    {"io.debezium.data.Json", "json", "JSON", "TEXT"},
+    {"io.debezium.data.Uuid", "uuid", "CHAR(36)", "TEXT"},
+    {"io.debezium.data.Xml", "xml", "LONGTEXT", "TEXT"},
+    {"io.debezium.data.Enum", "text", NULL, "TEXT"},
+    {"io.debezium.data.EnumSet", "text", NULL, "TEXT"},
+    {"io.debezium.data.Ltree", "text", NULL, "TEXT"},
+    {"io.debezium.time.Year", "integer", "INT", "INTEGER"},
+};
+
+typedef struct prim_type {
+    const char *type, *pg, *my, *sqlite;
+} prim_type_t;
+
+static const prim_type_t prim_types[] = {
+    {"int8", "smallint", "TINYINT", "INTEGER"},
+    {"int16", "smallint", "SMALLINT", "INTEGER"},
+    {"int32", "integer", "INT", "INTEGER"},
+    {"int64", "bigint", "BIGINT", "INTEGER"},
+    {"float", "real", "FLOAT", "REAL"},
+    {"float32", "real", "FLOAT", "REAL"},
+    {"double", "double precision", "DOUBLE", "REAL"},
+    {"float64", "double precision", "DOUBLE", "REAL"},
+    {"boolean", "boolean", "BOOLEAN", "BOOLEAN"},
+    {"string", "text", NULL, "TEXT"}, /* MariaDB: see my_text() */
+    {"bytes", "bytea", NULL, "BLOB"},
+};
+
+static const char *pick(jdbc_dialect_t d, const char *pg, const char *my, const char *sqlite)
+{
+    return d == JDBC_PG ? pg : d == JDBC_MY ? my : sqlite;
+}
+
+/* MariaDB indexes TEXT/BLOB only with a prefix length: key columns get VARCHAR. */
+static const char *my_text(const char *type, bool is_key)
+{
+    if (strcmp(type, "bytes") == 0)
+        return is_key ? "VARBINARY(255)" : "LONGBLOB";
+    return is_key ? "VARCHAR(255)" : "LONGTEXT";
+}
+
+bool jdbc_col_type(jdbc_dialect_t dialect, const json_t *schema, bool is_key, sl_buf_t *out)
 {
     const char *type = str_of(schema, "type"), *name = str_of(schema, "name");
     if (!type)
         return false;
     if (name) {
-        static const struct {
-            const char *name, *pg;
-        } named[] = {
-            {"io.debezium.time.Date", "date"},
-            {"org.apache.kafka.connect.data.Date", "date"},
-            {"io.debezium.time.Time", "time(3)"},
-            {"org.apache.kafka.connect.data.Time", "time(3)"},
-            {"io.debezium.time.MicroTime", "time(6)"},
-            {"io.debezium.time.NanoTime", "time(6)"},
-            {"io.debezium.time.Timestamp", "timestamp(3)"},
-            {"org.apache.kafka.connect.data.Timestamp", "timestamp(3)"},
-            {"io.debezium.time.MicroTimestamp", "timestamp(6)"},
-            {"io.debezium.time.NanoTimestamp", "timestamp(6)"},
-            {"io.debezium.time.ZonedTimestamp", "timestamptz"},
-            {"io.debezium.time.ZonedTime", "timetz"},
-            {"io.debezium.time.MicroDuration", "interval"},
-            {"io.debezium.data.VariableScaleDecimal", "numeric"},
-            {"io.debezium.data.Json", "json"},
-            {"io.debezium.data.Uuid", "uuid"},
-            {"io.debezium.data.Xml", "xml"},
-            {"io.debezium.data.Enum", "text"},
-            {"io.debezium.data.EnumSet", "text"},
-            {"io.debezium.data.Ltree", "text"},
-            {"io.debezium.time.Year", "integer"},
-        };
-        for (size_t i = 0; i < sizeof named / sizeof named[0]; i++)
-            if (strcmp(name, named[i].name) == 0) {
-                sl_buf_adds(out, named[i].pg);
+        for (size_t i = 0; i < sizeof named_types / sizeof named_types[0]; i++) {
+            const named_type_t *t = &named_types[i];
+            if (strcmp(name, t->name) == 0) {
+                const char *ct = pick(dialect, t->pg, t->my, t->sqlite);
+                sl_buf_adds(out, ct ? ct : my_text("string", is_key));
                 return true;
             }
+        }
         if (strcmp(name, "org.apache.kafka.connect.data.Decimal") == 0) {
             const char *p = param_of(schema, "connect.decimal.precision");
             const char *s = param_of(schema, "scale");
             long pl = p ? strtol(p, NULL, 10) : 0, sc = s ? strtol(s, NULL, 10) : 0;
-            if (pl > 0 && pl <= 1000 && sc >= 0 && sc <= pl)
-                sl_buf_printf(out, "numeric(%ld,%ld)", pl, sc);
-            else
-                sl_buf_adds(out, "numeric"); /* keeps every scale exactly as given */
+            bool fits = pl > 0 && sc >= 0 && sc <= pl &&
+                        (dialect == JDBC_MY ? pl <= 65 && sc <= 30 : pl <= 1000);
+            if (dialect == JDBC_SQLITE)
+                sl_buf_adds(out, "NUMERIC");
+            else if (fits)
+                sl_buf_printf(out, dialect == JDBC_PG ? "numeric(%ld,%ld)" : "DECIMAL(%ld,%ld)",
+                              pl, sc);
+            else /* keeps every digit and scale exactly as given */
+                sl_buf_adds(out, dialect == JDBC_PG ? "numeric" : my_text("string", is_key));
             return true;
         }
     }
-    static const struct {
-        const char *type, *pg;
-    } prim[] = {
-        {"int8", "smallint"},  {"int16", "smallint"},        {"int32", "integer"},
-        {"int64", "bigint"},   {"float", "real"},            {"float32", "real"},
-        {"double", "double precision"}, {"float64", "double precision"},
-        {"boolean", "boolean"}, {"string", "text"},          {"bytes", "bytea"},
-    };
-    for (size_t i = 0; i < sizeof prim / sizeof prim[0]; i++)
-        if (strcmp(type, prim[i].type) == 0) {
-            sl_buf_adds(out, prim[i].pg);
+    for (size_t i = 0; i < sizeof prim_types / sizeof prim_types[0]; i++) {
+        const prim_type_t *t = &prim_types[i];
+        if (strcmp(type, t->type) == 0) {
+            const char *ct = pick(dialect, t->pg, t->my, t->sqlite);
+            sl_buf_adds(out, ct ? ct : my_text(type, is_key));
             return true;
         }
+    }
     if (strcmp(type, "array") == 0) {
+        if (dialect != JDBC_PG) { /* JSON text */
+            sl_buf_adds(out, dialect == JDBC_MY ? "JSON" : "TEXT");
+            return true;
+        }
         const json_t *items = json_object_get(schema, "items");
         size_t mark = out->len;
         if (!items || json_is_array(json_object_get(items, "items")) ||
             strcmp(str_of(items, "type") ? str_of(items, "type") : "", "array") == 0 ||
-            !jdbc_pg_type(items, out)) {
+            !jdbc_col_type(dialect, items, false, out)) {
             out->len = mark;
             if (out->data)
                 out->data[mark] = 0;
@@ -235,24 +292,21 @@ static int decimal_text(const uint8_t *p, size_t n, long scale, sl_buf_t *out)
 
 static int64_t floordiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
-/* Days since 1970-01-01 -> civil date (proleptic Gregorian; H. Hinnant's algorithm). */
-static void date_text(int64_t days, sl_buf_t *out)
+/* Days since 1970-01-01 -> "YYYY-MM-DD". Years before 1: PostgreSQL counts eras (*bc set:
+ * the caller appends " BC" where PostgreSQL reads it), SQLite gets ISO 8601's astronomical
+ * year ("-0043-03-15"), MariaDB cannot store them (false; so also past 9999). */
+static bool date_text(jdbc_dialect_t dialect, int64_t days, sl_buf_t *out, bool *bc)
 {
-    int64_t z = days + 719468;
-    int64_t era = floordiv(z, 146097);
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t y = yoe + era * 400;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    int64_t d = doy - (153 * mp + 2) / 5 + 1;
-    int64_t m = mp < 10 ? mp + 3 : mp - 9;
-    if (m <= 2)
-        y++;
-    if (y <= 0) /* year 0 is 1 BC */
-        sl_buf_printf(out, "%04" PRId64 "-%02" PRId64 "-%02" PRId64 " BC", 1 - y, m, d);
-    else
-        sl_buf_printf(out, "%04" PRId64 "-%02" PRId64 "-%02" PRId64, y, m, d);
+    int64_t y;
+    unsigned m, d;
+    sl_civil_from_days(days, &y, &m, &d);
+    *bc = dialect == JDBC_PG && y <= 0; /* year 0 is 1 BC */
+    if (dialect == JDBC_MY && (y < 1 || y > 9999))
+        return false;
+    if (*bc)
+        y = 1 - y;
+    sl_buf_printf(out, y < 0 ? "%05" PRId64 "-%02u-%02u" : "%04" PRId64 "-%02u-%02u", y, m, d);
+    return true;
 }
 
 static void time_text(int64_t us_of_day, sl_buf_t *out)
@@ -262,20 +316,108 @@ static void time_text(int64_t us_of_day, sl_buf_t *out)
                   (int64_t)(us_of_day / 1000000LL % 60), (int64_t)(us_of_day % 1000000LL));
 }
 
-static void timestamp_text(int64_t us, sl_buf_t *out)
+/* "YYYY-MM-DD HH:MM:SS.ffffff" (PostgreSQL reads the era suffix last: "... BC"). */
+static bool timestamp_text(jdbc_dialect_t dialect, int64_t us, sl_buf_t *out)
 {
     int64_t days = floordiv(us, 86400000000LL);
-    int64_t rest = us - days * 86400000000LL;
-    sl_buf_t d = SL_BUF_INIT;
-    date_text(days, &d);
-    /* "YYYY-MM-DD[ BC]" -> date, time, then the era suffix last as PostgreSQL reads it */
-    bool bc = d.len > 3 && strcmp(d.data + d.len - 3, " BC") == 0;
-    sl_buf_add(out, d.data, bc ? d.len - 3 : d.len);
+    bool bc;
+    if (!date_text(dialect, days, out, &bc))
+        return false;
     sl_buf_addc(out, ' ');
-    time_text(rest, out);
+    time_text(us - days * 86400000000LL, out);
     if (bc)
         sl_buf_adds(out, " BC");
-    sl_buf_free(&d);
+    return true;
+}
+
+/* Reads `n` digits at s[*i]; -1 when they are not all there. */
+static int64_t digits(const char *s, size_t len, size_t *i, int n)
+{
+    int64_t v = 0;
+    for (int k = 0; k < n; k++, (*i)++) {
+        if (*i >= len || !isdigit((unsigned char)s[*i]))
+            return -1;
+        v = v * 10 + (s[*i] - '0');
+    }
+    return v;
+}
+
+/* [.fraction](Z | +HH:MM | -HH:MM | +HH) at s[*i]: microseconds of the fraction and the
+ * zone's offset east of UTC in seconds; false when malformed. */
+static bool frac_zone(const char *s, size_t len, size_t *i, int64_t *frac_us, int64_t *off_s)
+{
+    *frac_us = 0;
+    *off_s = 0;
+    if (*i < len && s[*i] == '.') {
+        int64_t scale = 100000;
+        for ((*i)++; *i < len && isdigit((unsigned char)s[*i]); (*i)++, scale /= 10)
+            *frac_us += (s[*i] - '0') * scale; /* digits past the 6th add 0 */
+    }
+    if (*i < len && s[*i] == 'Z')
+        return ++*i == len;
+    if (*i < len && (s[*i] == '+' || s[*i] == '-')) {
+        int sign = s[(*i)++] == '-' ? -1 : 1;
+        int64_t h = digits(s, len, i, 2), m = 0;
+        if (h < 0)
+            return false;
+        if (*i < len && s[*i] == ':')
+            (*i)++;
+        if (*i < len && (m = digits(s, len, i, 2)) < 0)
+            return false;
+        *off_s = sign * (h * 3600 + m * 60);
+        return *i == len;
+    }
+    return *i == len;
+}
+
+/* Debezium's ZonedTimestamp ("2024-05-01T10:00:00.5Z", any offset) -> the same instant
+ * as MariaDB DATETIME text in UTC (invariant 3). */
+static bool zoned_ts_utc(const char *s, size_t len, sl_buf_t *out)
+{
+    size_t i = 0;
+    int sign = 1;
+    if (i < len && (s[i] == '-' || s[i] == '+'))
+        sign = s[i++] == '-' ? -1 : 1;
+    int64_t y = digits(s, len, &i, 4);
+    while (y >= 0 && i < len && isdigit((unsigned char)s[i])) /* years past 9999 */
+        y = y * 10 + (s[i++] - '0');
+    if (y < 0 || i >= len || s[i++] != '-')
+        return false;
+    int64_t mo = digits(s, len, &i, 2);
+    if (mo < 1 || mo > 12 || i >= len || s[i++] != '-')
+        return false;
+    int64_t d = digits(s, len, &i, 2);
+    if (d < 1 || d > 31 || i >= len || (s[i] != 'T' && s[i] != ' '))
+        return false;
+    i++;
+    int64_t h = digits(s, len, &i, 2), mi = -1, se = -1;
+    if (h >= 0 && i < len && s[i++] == ':')
+        mi = digits(s, len, &i, 2);
+    if (mi >= 0 && i < len && s[i++] == ':')
+        se = digits(s, len, &i, 2);
+    int64_t frac, off;
+    if (se < 0 || !frac_zone(s, len, &i, &frac, &off))
+        return false;
+    int64_t days = sl_days_from_civil(sign * y, (unsigned)mo, (unsigned)d);
+    int64_t us = (days * 86400 + h * 3600 + mi * 60 + se - off) * 1000000 + frac;
+    return timestamp_text(JDBC_MY, us, out);
+}
+
+/* Debezium's ZonedTime ("10:15:30.5Z", "10:15:30+02:00") -> UTC time of day. */
+static bool zoned_time_utc(const char *s, size_t len, sl_buf_t *out)
+{
+    size_t i = 0;
+    int64_t h = digits(s, len, &i, 2), mi = -1, se = -1;
+    if (h >= 0 && i < len && s[i++] == ':')
+        mi = digits(s, len, &i, 2);
+    if (mi >= 0 && i < len && s[i++] == ':')
+        se = digits(s, len, &i, 2);
+    int64_t frac, off;
+    if (se < 0 || h > 23 || !frac_zone(s, len, &i, &frac, &off))
+        return false;
+    int64_t us = ((h * 3600 + mi * 60 + se - off) * 1000000 + frac) % 86400000000LL;
+    time_text(us < 0 ? us + 86400000000LL : us, out);
+    return true;
 }
 
 static bool get_int(const json_t *v, int64_t *out)
@@ -299,9 +441,9 @@ static int array_text(const json_t *items, const json_t *v, sl_buf_t *out, char 
     {
         if (i)
             sl_buf_addc(out, ',');
-        bool isnull = false;
+        bool isnull = false, blob = false;
         sl_buf_reset(&e);
-        if (jdbc_pg_value(items, x, &e, &isnull, errbuf, errbuf_size) != 0) {
+        if (jdbc_value(JDBC_PG, items, x, &e, &isnull, &blob, errbuf, errbuf_size) != 0) {
             sl_buf_free(&e);
             return -1;
         }
@@ -328,11 +470,12 @@ static int array_text(const json_t *items, const json_t *v, sl_buf_t *out, char 
         return -1;                                                                               \
     } while (0)
 
-int jdbc_pg_value(const json_t *schema, const json_t *v, sl_buf_t *out, bool *is_null,
-                  char *errbuf, size_t errbuf_size)
+int jdbc_value(jdbc_dialect_t dialect, const json_t *schema, const json_t *v, sl_buf_t *out,
+               bool *is_null, bool *is_blob, char *errbuf, size_t errbuf_size)
 {
     const char *type = str_of(schema, "type"), *name = str_of(schema, "name");
     *is_null = false;
+    *is_blob = false;
     if (!v || json_is_null(v)) {
         *is_null = true;
         return 0;
@@ -376,7 +519,11 @@ int jdbc_pg_value(const json_t *schema, const json_t *v, sl_buf_t *out, bool *is
             strcmp(name, "org.apache.kafka.connect.data.Date") == 0) {
             if (!get_int(v, &n))
                 BAD("date value is not an integer");
-            date_text(n, out);
+            bool bc;
+            if (!date_text(dialect, n, out, &bc))
+                BAD("date %" PRId64 " days from 1970-01-01 is outside the target's DATE range", n);
+            if (bc)
+                sl_buf_adds(out, " BC");
             return 0;
         }
         int64_t unit = 0; /* to microseconds: >0 multiply, <0 divide */
@@ -402,15 +549,25 @@ int jdbc_pg_value(const json_t *schema, const json_t *v, sl_buf_t *out, bool *is
                 if (us < 0 || us > 86400000000LL)
                     BAD("time value %" PRId64 " is out of range", n);
                 time_text(us, out);
-            } else {
-                timestamp_text(us, out);
+            } else if (!timestamp_text(dialect, us, out)) {
+                BAD("timestamp %" PRId64 " is outside the target's DATETIME range", n);
             }
             return 0;
         }
         if (strcmp(name, "io.debezium.time.MicroDuration") == 0) {
             if (!get_int(v, &n))
                 BAD("duration value is not an integer");
-            sl_buf_printf(out, "%" PRId64 " microseconds", n);
+            sl_buf_printf(out, dialect == JDBC_PG ? "%" PRId64 " microseconds" : "%" PRId64, n);
+            return 0;
+        }
+        if (dialect == JDBC_MY && json_is_string(v) &&
+            (strcmp(name, "io.debezium.time.ZonedTimestamp") == 0 ||
+             strcmp(name, "io.debezium.time.ZonedTime") == 0)) {
+            bool ts = strcmp(name, "io.debezium.time.ZonedTimestamp") == 0;
+            if (!(ts ? zoned_ts_utc : zoned_time_utc)(json_string_value(v), json_string_length(v),
+                                                      out))
+                BAD("'%s' is not a %s the target can store", json_string_value(v),
+                    ts ? "timestamp with time zone" : "time with time zone");
             return 0;
         }
     }
@@ -420,11 +577,16 @@ int jdbc_pg_value(const json_t *schema, const json_t *v, sl_buf_t *out, bool *is
             uint8_t *raw = b64_decode(json_string_value(v), json_string_length(v), &len);
             if (!raw)
                 BAD("bytes value is not valid base64");
-            static const char hex[] = "0123456789abcdef";
-            sl_buf_adds(out, "\\x");
-            for (size_t i = 0; i < len; i++) {
-                sl_buf_addc(out, hex[raw[i] >> 4]);
-                sl_buf_addc(out, hex[raw[i] & 15]);
+            if (dialect == JDBC_PG) {
+                static const char hex[] = "0123456789abcdef";
+                sl_buf_adds(out, "\\x");
+                for (size_t i = 0; i < len; i++) {
+                    sl_buf_addc(out, hex[raw[i] >> 4]);
+                    sl_buf_addc(out, hex[raw[i] & 15]);
+                }
+            } else {
+                sl_buf_add(out, raw, len);
+                *is_blob = true;
             }
             free(raw);
             return 0;
@@ -434,7 +596,10 @@ int jdbc_pg_value(const json_t *schema, const json_t *v, sl_buf_t *out, bool *is
         return 0;
     }
     if (json_is_boolean(v)) {
-        sl_buf_adds(out, json_is_true(v) ? "true" : "false");
+        if (dialect == JDBC_PG)
+            sl_buf_adds(out, json_is_true(v) ? "true" : "false");
+        else
+            sl_buf_adds(out, json_is_true(v) ? "1" : "0");
         return 0;
     }
     if (json_is_integer(v)) {
@@ -446,9 +611,9 @@ int jdbc_pg_value(const json_t *schema, const json_t *v, sl_buf_t *out, bool *is
         sl_buf_printf(out, single ? "%.9g" : "%.17g", json_real_value(v));
         return 0;
     }
-    if (json_is_array(v) && strcmp(type, "array") == 0)
+    if (dialect == JDBC_PG && json_is_array(v) && strcmp(type, "array") == 0)
         return array_text(json_object_get(schema, "items"), v, out, errbuf, errbuf_size);
-    /* struct/map without a column form: keep it as JSON text */
+    /* arrays outside PostgreSQL, struct/map without a column form: JSON text */
     char *dump = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
     if (!dump)
         BAD("out of memory");
