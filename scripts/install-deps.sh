@@ -29,6 +29,8 @@ PACKAGES=(
     libmariadb-dev        # MySQL/MariaDB source: client protocol and binlog API (mariadb_rpl_*)
     mariadb-server        # test server (10.11): mariadbd, mariadb-install-db
     mariadb-client        # mariadb, mariadb-binlog (reference tool for the binlog benchmark)
+    libsqlite3-dev        # jdbc sink's SQLite target (jdbc:sqlite:/path/file.db)
+    sqlite3               # sqlite3 CLI: the tests read the SQLite target with it
 )
 # Not yet (later parts): clickhouse, nats-server, redis-server.
 

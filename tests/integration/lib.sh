@@ -602,12 +602,12 @@ pg_stop()
     return 0
 }
 
-# pg_restart [fast|immediate]: stop the current server (immediate = crash
-# without checkpoint, recovery on start) and start it again on the same port
-# and data dir. Updates PG_PID.
+# pg_restart [fast|immediate] [DOWN_SECONDS]: stop the current server (immediate
+# = crash without checkpoint, recovery on start), stay down DOWN_SECONDS (default
+# 0), and start it again on the same port and data dir. Updates PG_PID.
 pg_restart()
 {
-    local mode=${1:-fast} sig
+    local mode=${1:-fast} down=${2:-0} sig
     case "$mode" in
         fast) sig=INT ;;
         immediate) sig=QUIT ;;
@@ -615,6 +615,7 @@ pg_restart()
     esac
     [[ -n "${PG_PID:-}" ]] || fail "pg_restart: no running server"
     _pg_kill "$PG_PID" "$sig"
+    sleep "$down"
     # An immediate stop can leave the pid file behind; postgres sees that its
     # pid is gone and takes the lock over.
     _pg_launch || { _pg_start_error "$PG_LOG" >&2; fail "pg_restart: server did not start again"; }

@@ -50,6 +50,7 @@ typedef struct pg_conn {
     const char **vals;
     size_t cap_vals;
     sl_buf_t tmp;
+    bool lost; /* the last error said the session is over */
 } pg_conn_t;
 
 static const char COMMIT_WHAT[] = "COMMIT failed";
@@ -68,15 +69,23 @@ static void set_pg_err(pg_conn_t *snk, const char *what, const PGresult *r)
     jdbc_one_line(m);
     snprintf(snk->base.err, sizeof snk->base.err, "%s: %s%s%s%s", what, m, state ? " (SQLSTATE " : "",
              state ? state : "", state ? ")" : "");
+    /* the server is going away (admin/crash shutdown) or the link broke: the session is
+     * lost even if libpq has not noticed the closed socket yet */
+    snk->lost = state && (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0);
     /* serialization failure, deadlock, lock not available: worth another attempt */
     snk->base.transient = state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
                                     strcmp(state, "55P03") == 0);
 }
 
+static int err_code(const pg_conn_t *snk)
+{
+    return PQstatus(snk->conn) == CONNECTION_OK && !snk->lost ? SL_ERR_SERVER : SL_ERR_CONN;
+}
+
 static int conn_err(pg_conn_t *snk, const char *what)
 {
     set_pg_err(snk, what, NULL);
-    return PQstatus(snk->conn) == CONNECTION_OK ? SL_ERR_SERVER : SL_ERR_CONN;
+    return err_code(snk);
 }
 
 /* Pipeline mode (libpq >= 14): DML, BEGIN, the offsets upsert and COMMIT are sent without
@@ -121,7 +130,7 @@ static int pipe_drain(pg_conn_t *snk)
                 if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
                     st != PGRES_PIPELINE_ABORTED) {
                     set_pg_err(snk, what, r);
-                    rc = PQstatus(snk->conn) == CONNECTION_OK ? SL_ERR_SERVER : SL_ERR_CONN;
+                    rc = err_code(snk);
                 } else if (what == COMMIT_WHAT && st == PGRES_COMMAND_OK &&
                            strcmp(PQcmdStatus(r), "COMMIT") != 0) {
                     /* COMMIT of a failed transaction "succeeds" with the tag ROLLBACK */
@@ -242,7 +251,7 @@ static int exec_cmd(pg_conn_t *snk, const char *what, const char *sql, int n,
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         set_pg_err(snk, what, r);
         PQclear(r);
-        return PQstatus(snk->conn) == CONNECTION_OK ? SL_ERR_SERVER : SL_ERR_CONN;
+        return err_code(snk);
     }
     if (res_out)
         *res_out = r;
