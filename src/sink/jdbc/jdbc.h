@@ -8,8 +8,8 @@
  *  - one file per target database behind jdbc_target_t: jdbc_pg.c (libpq), jdbc_my.c
  *    (MariaDB/MySQL, libmariadb), jdbc_sqlite.c (SQLite).
  *
- * All functions run on the pipeline thread. JSON inputs are jansson values owned by the
- * caller.
+ * All functions run on the pipeline thread. Schemas are jansson values (parsed once per
+ * schema text); payload values are tokens of the event's scanned text (core/jscan.h).
  */
 #ifndef SL_JDBC_H
 #define SL_JDBC_H
@@ -19,6 +19,7 @@
 #include <stddef.h>
 
 #include "core/buf.h"
+#include "core/jscan.h"
 
 /* Debezium's unchanged-TOAST placeholder (UnchangedToastedPlaceholder). */
 #define JDBC_UNAVAILABLE "__debezium_unavailable_value"
@@ -35,17 +36,23 @@ typedef enum jdbc_dialect { JDBC_PG, JDBC_MY, JDBC_SQLITE } jdbc_dialect_t;
  * column form in this dialect (struct, map); `out` is then unchanged. */
 bool jdbc_col_type(jdbc_dialect_t dialect, const json_t *schema, bool is_key, sl_buf_t *out);
 
+/* A value of an event's payload: token `tok` of `doc` (-1: absent, read as null). */
+typedef struct jdbc_val {
+    const sl_jdoc_t *doc;
+    int tok;
+} jdbc_val_t;
+
 /* Renders `v` (a payload value described by `schema`) in the form the target reads for
  * the column type jdbc_col_type() chose: text, or raw bytes when *is_blob is set (bytes
  * in MariaDB and SQLite; PostgreSQL takes bytea as \x hex text). Returns 0 and sets
  * *is_null for JSON null; -1 with a message in errbuf when the value does not fit its
  * schema or cannot be stored in this dialect (a BC date in MariaDB). */
-int jdbc_value(jdbc_dialect_t dialect, const json_t *schema, const json_t *v, sl_buf_t *out,
+int jdbc_value(jdbc_dialect_t dialect, const json_t *schema, jdbc_val_t v, sl_buf_t *out,
                bool *is_null, bool *is_blob, char *errbuf, size_t errbuf_size);
 
 /* True when `v` is Debezium's unchanged-TOAST placeholder in any of its shapes (string,
  * base64 bytes, one-element array, array of the placeholder's byte values). */
-bool jdbc_is_unavailable(const json_t *v);
+bool jdbc_is_unavailable(jdbc_val_t v);
 
 /* ---- target databases ------------------------------------------------------------------------ */
 

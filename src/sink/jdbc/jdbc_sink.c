@@ -125,6 +125,10 @@ struct sl_sink {
     char *vschema_text;
     size_t vschema_len;
     json_t *vschema;
+    /* the events' values and keys, scanned (one pair per apply() nesting level) */
+    sl_jdoc_t vdoc[4], kdoc[4];
+    size_t depth;
+    sl_buf_t scratch; /* unescaped names */
     char err[1024];
 };
 
@@ -218,7 +222,7 @@ static int params_grow(params_t *p)
 }
 
 /* Adds one parameter (the value converted for its schema); returns its number. */
-static int params_add(sl_sink_t *snk, const json_t *schema, const json_t *v, const char *col,
+static int params_add(sl_sink_t *snk, const json_t *schema, jdbc_val_t v, const char *col,
                       size_t *num)
 {
     params_t *p = &snk->p;
@@ -804,7 +808,7 @@ static int txn_commit(sl_sink_t *snk, const char *offset, size_t offset_len)
 
 /* table.name.format with ${topic}, ${source.table}, ${source.schema}, ${source.db}; dots
  * in the result become underscores (Debezium's DefaultTableNamingStrategy). */
-static int table_name(sl_sink_t *snk, const sl_event_t *ev, const json_t *source, sl_buf_t *out)
+static int table_name(sl_sink_t *snk, const sl_event_t *ev, jdbc_val_t source, sl_buf_t *out)
 {
     const char *f = snk->table_format;
     while (*f) {
@@ -813,13 +817,15 @@ static int table_name(sl_sink_t *snk, const sl_event_t *ev, const json_t *source
             if (end) {
                 size_t l = (size_t)(end - f - 2);
                 const char *key = f + 2, *val = NULL;
-                if (l == 5 && strncmp(key, "topic", 5) == 0)
+                size_t val_len = 0;
+                if (l == 5 && strncmp(key, "topic", 5) == 0) {
                     val = ev->topic;
-                else if (l > 7 && strncmp(key, "source.", 7) == 0) {
+                    val_len = ev->topic_len;
+                } else if (l > 7 && strncmp(key, "source.", 7) == 0) {
                     char k[64];
                     snprintf(k, sizeof k, "%.*s", (int)(l - 7), key + 7);
-                    val = json_string_value(json_object_get(source, k));
-                    if (!val) {
+                    int tok = sl_jdoc_get(source.doc, source.tok, k, strlen(k), NULL);
+                    if (!sl_jdoc_str(source.doc, tok, &snk->scratch, &val, &val_len)) {
                         snprintf(snk->err, sizeof snk->err,
                                  "table.name.format: the event's source block has no '%s'", k);
                         return SL_ERR_CONFIG;
@@ -829,7 +835,7 @@ static int table_name(sl_sink_t *snk, const sl_event_t *ev, const json_t *source
                              "table.name.format: unknown placeholder '%.*s'", (int)(l + 3), f);
                     return SL_ERR_CONFIG;
                 }
-                sl_buf_adds(out, val);
+                sl_buf_add(out, val, val_len);
                 f = end + 1;
                 continue;
             }
@@ -842,45 +848,61 @@ static int table_name(sl_sink_t *snk, const sl_event_t *ev, const json_t *source
     return sl_buf_ok(out) ? SL_OK : SL_ERR_NOMEM;
 }
 
-/* Primary key column names for this event (malloc'd array of borrowed strings). */
-static int pk_columns(sl_sink_t *snk, const json_t *key, const json_t *fields, const char ***out,
+/* Primary key column names for this event: one malloc'd block (the caller frees *out),
+ * the pointers followed by the names, so that a nested replay cannot clobber them. */
+static int pk_columns(sl_sink_t *snk, jdbc_val_t key, const json_t *fields, const char ***out,
                       size_t *n)
 {
     *out = NULL;
     *n = 0;
     if (snk->pk_mode == PK_NONE)
         return SL_OK;
-    size_t cap = 0;
-    if (snk->pk_fields)
-        while (snk->pk_fields[cap])
-            cap++;
-    else if (snk->pk_mode == PK_RECORD_KEY)
-        cap = json_is_object(key) ? json_object_size(key) : 0;
-    else
-        cap = json_array_size(fields);
-    if (cap == 0) {
+    sl_buf_t names = SL_BUF_INIT;
+    size_t k = 0;
+    if (snk->pk_fields) {
+        for (; snk->pk_fields[k]; k++)
+            sl_buf_add(&names, snk->pk_fields[k], strlen(snk->pk_fields[k]) + 1);
+    } else if (snk->pk_mode == PK_RECORD_KEY) {
+        if (sl_jdoc_type(key.doc, key.tok) == SL_JT_OBJ) {
+            const sl_jtok_t *t = key.doc->t;
+            for (uint32_t x = (uint32_t)key.tok + 1; x < t[key.tok].next; x = t[x + 1].next, k++) {
+                const char *name;
+                size_t len;
+                if (!sl_jdoc_str(key.doc, (int)x, &snk->scratch, &name, &len)) {
+                    sl_buf_free(&names);
+                    return SL_ERR_NOMEM;
+                }
+                sl_buf_add(&names, name, len);
+                sl_buf_addc(&names, 0);
+            }
+        }
+    } else {
+        size_t i;
+        const json_t *f;
+        json_array_foreach(fields, i, f)
+        {
+            sl_buf_adds(&names, json_string_value(json_object_get(f, "field")));
+            sl_buf_addc(&names, 0);
+            k++;
+        }
+    }
+    if (k == 0) {
+        sl_buf_free(&names);
         snprintf(snk->err, sizeof snk->err,
                  "primary.key.mode=%s but the event has no %s to take the key from",
                  snk->pk_mode == PK_RECORD_KEY ? "record_key" : "record_value",
                  snk->pk_mode == PK_RECORD_KEY ? "key" : "fields");
         return SL_ERR_PROTO;
     }
-    const char **a = calloc(cap, sizeof *a);
-    if (!a)
+    const char **a = sl_buf_ok(&names) ? malloc(k * sizeof *a + names.len) : NULL;
+    if (!a) {
+        sl_buf_free(&names);
         return SL_ERR_NOMEM;
-    size_t k = 0;
-    if (snk->pk_fields) {
-        for (; snk->pk_fields[k]; k++)
-            a[k] = snk->pk_fields[k];
-    } else if (snk->pk_mode == PK_RECORD_KEY) {
-        const char *name;
-        const json_t *v;
-        json_object_foreach((json_t *)key, name, v) a[k++] = name;
-    } else {
-        size_t i;
-        const json_t *f;
-        json_array_foreach(fields, i, f) a[k++] = json_string_value(json_object_get(f, "field"));
     }
+    char *p = memcpy((char *)(a + k), names.data, names.len);
+    for (size_t i = 0; i < k; i++, p += strlen(p) + 1)
+        a[i] = p;
+    sl_buf_free(&names);
     *out = a;
     *n = k;
     return SL_OK;
@@ -895,14 +917,14 @@ static bool in_list(const char **a, size_t n, const char *s)
 }
 
 /* WHERE pk1 = $a AND pk2 = $b ...; key values from `src` (key payload or a row image). */
-static int add_where(sl_sink_t *snk, const json_t *fields, const json_t *src, const char **pk,
+static int add_where(sl_sink_t *snk, const json_t *fields, jdbc_val_t src, const char **pk,
                      size_t npk)
 {
     sl_buf_adds(&snk->sql, " WHERE ");
     for (size_t k = 0; k < npk; k++) {
         const json_t *fs = field_schema(fields, pk[k]);
-        const json_t *v = json_object_get(src, pk[k]);
-        if (!fs || !v) {
+        jdbc_val_t v = {src.doc, sl_jdoc_get(src.doc, src.tok, pk[k], strlen(pk[k]), NULL)};
+        if (!fs || v.tok < 0) {
             snprintf(snk->err, sizeof snk->err, "primary key column \"%s\" is not in the event",
                      pk[k]);
             return SL_ERR_PROTO;
@@ -920,9 +942,17 @@ static int add_where(sl_sink_t *snk, const json_t *fields, const json_t *src, co
     return SL_OK;
 }
 
+/* Field `c` of row object `row` (tok -1 when absent); `hint` makes lookups in the
+ * schema's field order one step each. */
+static jdbc_val_t row_value(jdbc_val_t row, const char *c, int *hint)
+{
+    jdbc_val_t v = {row.doc, c ? sl_jdoc_get(row.doc, row.tok, c, strlen(c), hint) : -1};
+    return v;
+}
+
 /* The upsert's conflict clause: every non-key column the row sets takes the new value. */
 static void upsert_clause(const sl_sink_t *snk, sl_buf_t *s, const tbl_t *t, const json_t *fields,
-                          const json_t *row, char op, const char **pk, size_t npk)
+                          jdbc_val_t row, char op, const char **pk, size_t npk)
 {
     bool dup = snk->target->upsert_on_duplicate;
     if (dup) {
@@ -938,10 +968,11 @@ static void upsert_clause(const sl_sink_t *snk, sl_buf_t *s, const tbl_t *t, con
     }
     size_t i, nset = 0;
     const json_t *f;
+    int hint = 0;
     json_array_foreach(fields, i, f)
     {
         const char *c = json_string_value(json_object_get(f, "field"));
-        const json_t *v = json_object_get(row, c);
+        jdbc_val_t v = row_value(row, c, &hint);
         if (!c || !tbl_has(t, c) || in_list(pk, npk, c) || (op == 'u' && jdbc_is_unavailable(v)))
             continue; /* invariant 4 */
         sl_buf_adds(s, nset++ ? ", " : dup ? "" : "UPDATE SET ");
@@ -961,7 +992,7 @@ static void upsert_clause(const sl_sink_t *snk, sl_buf_t *s, const tbl_t *t, con
 }
 
 static int apply_row(sl_sink_t *snk, char op, const char *tname, const json_t *fields,
-                     const json_t *row, const json_t *key)
+                     jdbc_val_t row, jdbc_val_t key)
 {
     const char **pk = NULL;
     size_t npk = 0;
@@ -979,6 +1010,7 @@ static int apply_row(sl_sink_t *snk, char op, const char *tname, const json_t *f
     params_reset(&snk->p);
     size_t i, ncols = 0;
     const json_t *f;
+    int hint = 0;
     if (mode == MODE_UPDATE) {
         sl_buf_adds(s, "UPDATE ");
         quote_ident(snk, s, tname);
@@ -986,7 +1018,7 @@ static int apply_row(sl_sink_t *snk, char op, const char *tname, const json_t *f
         json_array_foreach(fields, i, f)
         {
             const char *c = json_string_value(json_object_get(f, "field"));
-            const json_t *v = json_object_get(row, c);
+            jdbc_val_t v = row_value(row, c, &hint);
             if (!c || !tbl_has(t, c) || in_list(pk, npk, c) || jdbc_is_unavailable(v))
                 continue; /* invariant 4 */
             size_t num;
@@ -1011,7 +1043,7 @@ static int apply_row(sl_sink_t *snk, char op, const char *tname, const json_t *f
         json_array_foreach(fields, i, f)
         {
             const char *c = json_string_value(json_object_get(f, "field"));
-            const json_t *v = json_object_get(row, c);
+            jdbc_val_t v = row_value(row, c, &hint);
             if (!c || !tbl_has(t, c) || (op == 'u' && jdbc_is_unavailable(v)))
                 continue; /* invariant 4 */
             size_t num;
@@ -1044,11 +1076,11 @@ out:
 }
 
 static int apply_delete(sl_sink_t *snk, const char *tname, const json_t *fields,
-                        const json_t *before, const json_t *key)
+                        jdbc_val_t before, jdbc_val_t key)
 {
     const char **pk = NULL;
     size_t npk = 0;
-    const json_t *src = snk->pk_mode == PK_RECORD_KEY ? key : before;
+    jdbc_val_t src = snk->pk_mode == PK_RECORD_KEY ? key : before;
     int rc = pk_columns(snk, key, fields, &pk, &npk);
     if (rc != SL_OK)
         return rc;
@@ -1149,7 +1181,40 @@ static bool split_envelope(const char *v, size_t len, const char *known, size_t 
     return true;
 }
 
-static int apply(sl_sink_t *snk, const sl_event_t *ev)
+/* The parsed Connect schema for schema text t (cached while the text repeats). */
+static const json_t *value_schema(sl_sink_t *snk, const char *t, size_t len)
+{
+    if (snk->vschema && len == snk->vschema_len && memcmp(snk->vschema_text, t, len) == 0)
+        return snk->vschema;
+    json_decref(snk->vschema);
+    free(snk->vschema_text);
+    json_error_t je;
+    snk->vschema = json_loadb(t, len, 0, &je);
+    snk->vschema_text = snk->vschema ? malloc(len ? len : 1) : NULL;
+    if (snk->vschema_text) {
+        memcpy(snk->vschema_text, t, len);
+    } else {
+        json_decref(snk->vschema);
+        snk->vschema = NULL;
+    }
+    snk->vschema_len = len;
+    return snk->vschema;
+}
+
+/* Scanned documents for apply(): one pair per nesting level (a replay inside apply, when
+ * DDL on MariaDB rebuilds the transaction, must not overwrite the outer event's). */
+static int docs_for(sl_sink_t *snk, sl_jdoc_t **val, sl_jdoc_t **key)
+{
+    if (snk->depth >= N(snk->vdoc)) {
+        snprintf(snk->err, sizeof snk->err, "internal: replays nested too deeply");
+        return SL_ERR_TOO_BIG;
+    }
+    *val = &snk->vdoc[snk->depth];
+    *key = &snk->kdoc[snk->depth];
+    return SL_OK;
+}
+
+static int apply_event(sl_sink_t *snk, const sl_event_t *ev)
 {
     char op = ev->op;
     if (!ev->value) /* tombstone: the delete before it did the work */
@@ -1160,44 +1225,33 @@ static int apply(sl_sink_t *snk, const sl_event_t *ev)
         return SL_OK;
     if (op == 't' && !snk->truncate_enabled)
         return SL_OK;
-    json_error_t je;
-    json_t *val = NULL, *key = NULL, *own_payload = NULL, *own_schema = NULL;
-    const json_t *schema = NULL, *payload = NULL;
+    sl_jdoc_t *vdoc, *kdoc;
+    int rc = docs_for(snk, &vdoc, &kdoc);
+    if (rc != SL_OK)
+        return rc;
+    json_t *schema = NULL; /* own reference: a replay may replace the cached one */
+    jdbc_val_t payload = {vdoc, -1};
     size_t so, sl, po, pl;
     if (split_envelope(ev->value, ev->value_len, snk->vschema ? snk->vschema_text : NULL,
                        snk->vschema_len, &so, &sl, &po, &pl)) {
-        if (!snk->vschema || sl != snk->vschema_len ||
-            memcmp(snk->vschema_text, ev->value + so, sl) != 0) {
-            json_decref(snk->vschema);
-            free(snk->vschema_text);
-            snk->vschema = json_loadb(ev->value + so, sl, 0, &je);
-            snk->vschema_text = snk->vschema ? malloc(sl) : NULL;
-            if (snk->vschema_text)
-                memcpy(snk->vschema_text, ev->value + so, sl);
-            else {
-                json_decref(snk->vschema);
-                snk->vschema = NULL;
-            }
-            snk->vschema_len = sl;
-        }
-        if (snk->vschema && (own_payload = json_loadb(ev->value + po, pl, 0, &je)) != NULL) {
-            schema = own_schema = json_incref(snk->vschema); /* a replay may replace it */
-            payload = own_payload;
-        }
+        /* the usual layout: the schema text is compared, only the payload is scanned */
+        if ((rc = sl_jdoc_parse(vdoc, ev->value + po, pl)) == SL_OK)
+            payload.tok = 0;
+        schema = json_incref((json_t *)value_schema(snk, ev->value + so, sl));
+    } else if ((rc = sl_jdoc_parse(vdoc, ev->value, ev->value_len)) == SL_OK) {
+        int st = sl_jdoc_get(vdoc, 0, "schema", 6, NULL);
+        payload.tok = sl_jdoc_get(vdoc, 0, "payload", 7, NULL);
+        if (sl_jdoc_type(vdoc, st) == SL_JT_OBJ)
+            schema = json_incref((json_t *)value_schema(snk, vdoc->s + vdoc->t[st].start,
+                                                        vdoc->t[st].len));
     }
     sl_buf_t tname = SL_BUF_INIT;
-    int rc = SL_OK;
-    if (!payload) { /* another layout, or not JSON: the whole value */
-        if (!(val = json_loadb(ev->value, ev->value_len, 0, &je))) {
-            snprintf(snk->err, sizeof snk->err, "event value on topic %s is not JSON: %s",
-                     ev->topic, je.text);
-            return SL_ERR_PROTO;
-        }
-        schema = json_object_get(val, "schema");
-        payload = json_object_get(val, "payload");
+    if (rc != SL_OK) {
+        snprintf(snk->err, sizeof snk->err, "event value on topic %s is not JSON", ev->topic);
+        goto out;
     }
     const json_t *fields = row_fields(schema);
-    if (!json_is_object(payload) || !fields) {
+    if (sl_jdoc_type(vdoc, payload.tok) != SL_JT_OBJ || !fields) {
         snprintf(snk->err, sizeof snk->err,
                  "event on topic %s has no value schema (the jdbc sink needs "
                  "debezium.format.value.schemas.enable=true)",
@@ -1205,29 +1259,30 @@ static int apply(sl_sink_t *snk, const sl_event_t *ev)
         rc = SL_ERR_PROTO;
         goto out;
     }
+    jdbc_val_t key = {kdoc, -1};
     if (ev->key) {
-        json_t *k = json_loadb(ev->key, ev->key_len, 0, &je);
-        if (!k) {
-            snprintf(snk->err, sizeof snk->err, "event key on topic %s is not JSON: %s",
-                     ev->topic, je.text);
+        if (sl_jdoc_parse(kdoc, ev->key, ev->key_len) != SL_OK) {
+            snprintf(snk->err, sizeof snk->err, "event key on topic %s is not JSON", ev->topic);
             rc = SL_ERR_PROTO;
             goto out;
         }
-        key = snk->key_schemas ? json_incref(json_object_get(k, "payload")) : json_incref(k);
-        json_decref(k);
+        key.tok = snk->key_schemas ? sl_jdoc_get(kdoc, 0, "payload", 7, NULL) : 0;
     }
-    if ((rc = table_name(snk, ev, json_object_get(payload, "source"), &tname)) != SL_OK)
+    jdbc_val_t source = {vdoc, sl_jdoc_get(vdoc, payload.tok, "source", 6, NULL)};
+    if ((rc = table_name(snk, ev, source, &tname)) != SL_OK)
         goto out;
     if ((rc = txn_begin(snk)) != SL_OK)
         goto out;
     switch (op) {
     case 't': rc = apply_truncate(snk, tname.data); break;
-    case 'd':
-        rc = apply_delete(snk, tname.data, fields, json_object_get(payload, "before"), key);
+    case 'd': {
+        jdbc_val_t before = {vdoc, sl_jdoc_get(vdoc, payload.tok, "before", 6, NULL)};
+        rc = apply_delete(snk, tname.data, fields, before, key);
         break;
+    }
     default: {
-        const json_t *after = json_object_get(payload, "after");
-        if (!json_is_object(after)) {
+        jdbc_val_t after = {vdoc, sl_jdoc_get(vdoc, payload.tok, "after", 5, NULL)};
+        if (sl_jdoc_type(vdoc, after.tok) != SL_JT_OBJ) {
             snprintf(snk->err, sizeof snk->err, "%c event on topic %s has no 'after' row", op,
                      ev->topic);
             rc = SL_ERR_PROTO;
@@ -1237,11 +1292,16 @@ static int apply(sl_sink_t *snk, const sl_event_t *ev)
     }
     }
 out:
-    json_decref(key);
-    json_decref(val);
-    json_decref(own_payload);
-    json_decref(own_schema);
+    json_decref(schema);
     sl_buf_free(&tname);
+    return rc;
+}
+
+static int apply(sl_sink_t *snk, const sl_event_t *ev)
+{
+    snk->depth++;
+    int rc = apply_event(snk, ev);
+    snk->depth--;
     return rc;
 }
 
@@ -1265,6 +1325,11 @@ static void jdbc_destroy(sl_sink_t *snk)
     free(snk->pending);
     free(snk->vschema_text);
     json_decref(snk->vschema);
+    for (size_t i = 0; i < N(snk->vdoc); i++) {
+        sl_jdoc_free(&snk->vdoc[i]);
+        sl_jdoc_free(&snk->kdoc[i]);
+    }
+    sl_buf_free(&snk->scratch);
     sl_buf_free(&snk->sql);
     sl_buf_free(&snk->p.b);
     free(snk->p.off);

@@ -18,7 +18,8 @@
  * Invariants:
  *  1. Precision is kept: Decimal is rebuilt from its unscaled two's-complement bytes
  *     and scale (no floating point on the way); timestamps keep their microseconds;
- *     doubles are printed with 17 significant digits, floats with 9 (both round-trip).
+ *     numbers are passed on as the text the event carries (the writer's shortest
+ *     round-trip form), never through a double.
  *  2. Bytes from the event (base64) are checked while decoding: malformed input is an
  *     error, never a crash.
  *
@@ -420,30 +421,38 @@ static bool zoned_time_utc(const char *s, size_t len, sl_buf_t *out)
     return true;
 }
 
-static bool get_int(const json_t *v, int64_t *out)
+static int tok_type(jdbc_val_t v) { return v.tok < 0 ? SL_JT_NULL : sl_jdoc_type(v.doc, v.tok); }
+
+static bool get_int(jdbc_val_t v, int64_t *out) { return sl_jdoc_i64(v.doc, v.tok, out); }
+
+/* The raw text of token v (a number's digits, a container's JSON). */
+static void raw_text(jdbc_val_t v, sl_buf_t *out)
 {
-    if (json_is_integer(v)) {
-        *out = (int64_t)json_integer_value(v);
-        return true;
-    }
-    return false;
+    const sl_jtok_t *t = &v.doc->t[v.tok];
+    sl_buf_add(out, v.doc->s + t->start, t->len);
+}
+
+/* A string token's content, unescaped (into *tmp when it has escapes). */
+static bool get_str(jdbc_val_t v, sl_buf_t *tmp, const char **p, size_t *n)
+{
+    return sl_jdoc_str(v.doc, v.tok, tmp, p, n);
 }
 
 /* Array element as it goes inside a PostgreSQL array literal: quoted, \ and " escaped. */
-static int array_text(const json_t *items, const json_t *v, sl_buf_t *out, char *errbuf,
+static int array_text(const json_t *items, jdbc_val_t v, sl_buf_t *out, char *errbuf,
                       size_t errbuf_size)
 {
     sl_buf_addc(out, '{');
     sl_buf_t e = SL_BUF_INIT;
-    size_t i;
-    const json_t *x;
-    json_array_foreach(v, i, x)
-    {
-        if (i)
+    const sl_jtok_t *t = v.doc->t;
+    uint32_t end = t[v.tok].next;
+    for (uint32_t x = (uint32_t)v.tok + 1; x < end; x = t[x].next) {
+        if (x != (uint32_t)v.tok + 1)
             sl_buf_addc(out, ',');
         bool isnull = false, blob = false;
         sl_buf_reset(&e);
-        if (jdbc_value(JDBC_PG, items, x, &e, &isnull, &blob, errbuf, errbuf_size) != 0) {
+        if (jdbc_value(JDBC_PG, items, (jdbc_val_t){v.doc, (int)x}, &e, &isnull, &blob, errbuf,
+                       errbuf_size) != 0) {
             sl_buf_free(&e);
             return -1;
         }
@@ -470,37 +479,56 @@ static int array_text(const json_t *items, const json_t *v, sl_buf_t *out, char 
         return -1;                                                                               \
     } while (0)
 
-int jdbc_value(jdbc_dialect_t dialect, const json_t *schema, const json_t *v, sl_buf_t *out,
+static int value_text(jdbc_dialect_t dialect, const char *type, const char *name,
+                      const json_t *schema, jdbc_val_t v, int vt, sl_buf_t *out, bool *is_blob,
+                      sl_buf_t *tmp, char *errbuf, size_t errbuf_size);
+
+int jdbc_value(jdbc_dialect_t dialect, const json_t *schema, jdbc_val_t v, sl_buf_t *out,
                bool *is_null, bool *is_blob, char *errbuf, size_t errbuf_size)
 {
     const char *type = str_of(schema, "type"), *name = str_of(schema, "name");
     *is_null = false;
     *is_blob = false;
-    if (!v || json_is_null(v)) {
+    int vt = tok_type(v);
+    if (vt == SL_JT_NULL) {
         *is_null = true;
         return 0;
     }
+    sl_buf_t tmp = SL_BUF_INIT; /* unescaped strings (rare: only strings with escapes) */
+    int rc = value_text(dialect, type, name, schema, v, vt, out, is_blob, &tmp, errbuf, errbuf_size);
+    sl_buf_free(&tmp);
+    return rc;
+}
+
+static int value_text(jdbc_dialect_t dialect, const char *type, const char *name,
+                      const json_t *schema, jdbc_val_t v, int vt, sl_buf_t *out, bool *is_blob,
+                      sl_buf_t *tmp, char *errbuf, size_t errbuf_size)
+{
+    const char *sp;
+    size_t sn;
     if (!type)
         BAD("field schema without a type");
     int64_t n;
     if (name) {
         if (strcmp(name, "org.apache.kafka.connect.data.Decimal") == 0 ||
             strcmp(name, "io.debezium.data.VariableScaleDecimal") == 0) {
-            const json_t *bytes = v;
+            jdbc_val_t bytes = v;
             long scale;
             if (strncmp(name, "io.", 3) == 0) { /* VariableScaleDecimal: {"scale":..,"value":base64} */
                 int64_t s;
-                bytes = json_object_get(v, "value");
-                if (!get_int(json_object_get(v, "scale"), &s))
+                bytes.tok = sl_jdoc_get(v.doc, v.tok, "value", 5, NULL);
+                if (!get_int((jdbc_val_t){v.doc, sl_jdoc_get(v.doc, v.tok, "scale", 5, NULL)}, &s))
                     BAD("variable scale decimal without a scale");
                 scale = (long)s;
             } else {
                 const char *s = param_of(schema, "scale");
                 scale = s ? strtol(s, NULL, 10) : 0;
             }
-            if (json_is_string(bytes)) {
+            if (tok_type(bytes) == SL_JT_STR) {
                 size_t len;
-                uint8_t *raw = b64_decode(json_string_value(bytes), json_string_length(bytes), &len);
+                if (!get_str(bytes, tmp, &sp, &sn))
+                    BAD("out of memory");
+                uint8_t *raw = b64_decode(sp, sn, &len);
                 if (!raw)
                     BAD("decimal value is not valid base64");
                 int rc = decimal_text(raw, len, scale, out);
@@ -509,8 +537,8 @@ int jdbc_value(jdbc_dialect_t dialect, const json_t *schema, const json_t *v, sl
                     BAD("out of memory");
                 return 0;
             }
-            if (json_is_number(bytes)) { /* decimal.handling.mode=double */
-                sl_buf_printf(out, "%.17g", json_number_value(bytes));
+            if (tok_type(bytes) == SL_JT_NUM) { /* decimal.handling.mode=double */
+                raw_text(bytes, out);
                 return 0;
             }
             BAD("decimal value is neither base64 bytes nor a number");
@@ -560,21 +588,24 @@ int jdbc_value(jdbc_dialect_t dialect, const json_t *schema, const json_t *v, sl
             sl_buf_printf(out, dialect == JDBC_PG ? "%" PRId64 " microseconds" : "%" PRId64, n);
             return 0;
         }
-        if (dialect == JDBC_MY && json_is_string(v) &&
+        if (dialect == JDBC_MY && vt == SL_JT_STR &&
             (strcmp(name, "io.debezium.time.ZonedTimestamp") == 0 ||
              strcmp(name, "io.debezium.time.ZonedTime") == 0)) {
             bool ts = strcmp(name, "io.debezium.time.ZonedTimestamp") == 0;
-            if (!(ts ? zoned_ts_utc : zoned_time_utc)(json_string_value(v), json_string_length(v),
-                                                      out))
-                BAD("'%s' is not a %s the target can store", json_string_value(v),
+            if (!get_str(v, tmp, &sp, &sn))
+                BAD("out of memory");
+            if (!(ts ? zoned_ts_utc : zoned_time_utc)(sp, sn, out))
+                BAD("'%.*s' is not a %s the target can store", (int)(sn > 64 ? 64 : sn), sp,
                     ts ? "timestamp with time zone" : "time with time zone");
             return 0;
         }
     }
-    if (json_is_string(v)) {
+    if (vt == SL_JT_STR) {
+        if (!get_str(v, tmp, &sp, &sn))
+            BAD("out of memory");
         if (strcmp(type, "bytes") == 0) {
             size_t len;
-            uint8_t *raw = b64_decode(json_string_value(v), json_string_length(v), &len);
+            uint8_t *raw = b64_decode(sp, sn, &len);
             if (!raw)
                 BAD("bytes value is not valid base64");
             if (dialect == JDBC_PG) {
@@ -592,52 +623,47 @@ int jdbc_value(jdbc_dialect_t dialect, const json_t *schema, const json_t *v, sl
             return 0;
         }
         /* strings; also NaN/Infinity, which the converter writes as strings */
-        sl_buf_add(out, json_string_value(v), json_string_length(v));
+        sl_buf_add(out, sp, sn);
         return 0;
     }
-    if (json_is_boolean(v)) {
+    if (vt == SL_JT_TRUE || vt == SL_JT_FALSE) {
         if (dialect == JDBC_PG)
-            sl_buf_adds(out, json_is_true(v) ? "true" : "false");
+            sl_buf_adds(out, vt == SL_JT_TRUE ? "true" : "false");
         else
-            sl_buf_adds(out, json_is_true(v) ? "1" : "0");
+            sl_buf_adds(out, vt == SL_JT_TRUE ? "1" : "0");
         return 0;
     }
-    if (json_is_integer(v)) {
-        sl_buf_printf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    if (vt == SL_JT_NUM) { /* the writer's shortest round-trip text, digits kept exactly */
+        raw_text(v, out);
         return 0;
     }
-    if (json_is_real(v)) {
-        bool single = strcmp(type, "float") == 0 || strcmp(type, "float32") == 0;
-        sl_buf_printf(out, single ? "%.9g" : "%.17g", json_real_value(v));
-        return 0;
-    }
-    if (dialect == JDBC_PG && json_is_array(v) && strcmp(type, "array") == 0)
+    if (dialect == JDBC_PG && vt == SL_JT_ARR && strcmp(type, "array") == 0)
         return array_text(json_object_get(schema, "items"), v, out, errbuf, errbuf_size);
-    /* arrays outside PostgreSQL, struct/map without a column form: JSON text */
-    char *dump = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (!dump)
-        BAD("out of memory");
-    sl_buf_adds(out, dump);
-    free(dump);
+    /* arrays outside PostgreSQL, struct/map without a column form: their JSON text */
+    raw_text(v, out);
     return 0;
 }
 
-bool jdbc_is_unavailable(const json_t *v)
+bool jdbc_is_unavailable(jdbc_val_t v)
 {
     static const char ph[] = JDBC_UNAVAILABLE;
     static const char ph64[] = "X19kZWJleml1bV91bmF2YWlsYWJsZV92YWx1ZQ==";
-    if (json_is_string(v))
-        return strcmp(json_string_value(v), ph) == 0 || strcmp(json_string_value(v), ph64) == 0;
-    if (!json_is_array(v) || json_array_size(v) == 0)
+    int vt = tok_type(v);
+    if (vt == SL_JT_STR)
+        return sl_jdoc_streq(v.doc, v.tok, ph, sizeof ph - 1) ||
+               sl_jdoc_streq(v.doc, v.tok, ph64, sizeof ph64 - 1);
+    if (vt != SL_JT_ARR || v.doc->t[v.tok].count == 0)
         return false;
-    const json_t *first = json_array_get(v, 0);
-    if (json_is_string(first))
-        return json_array_size(v) == 1 && strcmp(json_string_value(first), ph) == 0;
-    if (json_array_size(v) != sizeof ph - 1)
+    const sl_jtok_t *t = v.doc->t;
+    int first = v.tok + 1;
+    if (t[first].type == SL_JT_STR)
+        return t[v.tok].count == 1 && sl_jdoc_streq(v.doc, first, ph, sizeof ph - 1);
+    if (t[v.tok].count != sizeof ph - 1)
         return false;
-    for (size_t i = 0; i < sizeof ph - 1; i++) {
-        const json_t *x = json_array_get(v, i);
-        if (!json_is_integer(x) || json_integer_value(x) != (unsigned char)ph[i])
+    int x = first;
+    for (size_t i = 0; i < sizeof ph - 1; i++, x = (int)t[x].next) {
+        int64_t b;
+        if (!sl_jdoc_i64(v.doc, x, &b) || b != (unsigned char)ph[i])
             return false;
     }
     return true;

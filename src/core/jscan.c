@@ -1,0 +1,410 @@
+/*
+ * jscan.c — one-pass JSON scanner into a flat token array (see jscan.h).
+ *
+ * A recursive descent over the text: each value appends its token, containers append
+ * their children after it and then record `next` and `count`. Depth is bounded
+ * (invariant 3), every read is checked against the end of the text (invariant 1).
+ */
+#include "core/jscan.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+
+typedef struct scan {
+    sl_jdoc_t *d;
+    const char *s;
+    size_t len, i;
+    int rc;
+} scan_t;
+
+static void skip_ws(scan_t *sc)
+{
+    while (sc->i < sc->len) {
+        char c = sc->s[sc->i];
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+            break;
+        sc->i++;
+    }
+}
+
+static int new_tok(scan_t *sc, uint8_t type)
+{
+    sl_jdoc_t *d = sc->d;
+    if (d->n == d->cap) {
+        uint32_t nc = d->cap ? d->cap * 2 : 64;
+        if (nc < d->cap) {
+            sc->rc = SL_ERR_TOO_BIG;
+            return -1;
+        }
+        sl_jtok_t *nt = realloc(d->t, (size_t)nc * sizeof *nt);
+        if (!nt) {
+            sc->rc = SL_ERR_NOMEM;
+            return -1;
+        }
+        d->t = nt;
+        d->cap = nc;
+    }
+    sl_jtok_t *t = &d->t[d->n];
+    memset(t, 0, sizeof *t);
+    t->type = type;
+    t->start = (uint32_t)sc->i;
+    return (int)d->n++;
+}
+
+static bool is_hex(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+static bool scan_value(scan_t *sc, int depth);
+
+static bool scan_string(scan_t *sc)
+{
+    int k = new_tok(sc, SL_JT_STR);
+    if (k < 0)
+        return false;
+    sc->i++; /* the opening quote */
+    size_t start = sc->i;
+    uint8_t flags = 0;
+    for (;;) {
+        if (sc->i >= sc->len)
+            return false;
+        unsigned char c = (unsigned char)sc->s[sc->i];
+        if (c == '"')
+            break;
+        if (c < 0x20)
+            return false;
+        if (c == '\\') {
+            flags |= SL_JT_F_ESC;
+            if (++sc->i >= sc->len)
+                return false;
+            char e = sc->s[sc->i];
+            if (e == 'u') {
+                if (sc->i + 4 >= sc->len)
+                    return false;
+                for (int h = 1; h <= 4; h++)
+                    if (!is_hex(sc->s[sc->i + h]))
+                        return false;
+                sc->i += 4;
+            } else if (!strchr("\"\\/bfnrt", e) || e == 0) {
+                return false;
+            }
+        }
+        sc->i++;
+    }
+    sl_jtok_t *t = &sc->d->t[k];
+    t->start = (uint32_t)start;
+    t->len = (uint32_t)(sc->i - start);
+    t->flags = flags;
+    sc->i++; /* the closing quote */
+    t->next = sc->d->n;
+    return true;
+}
+
+static bool scan_number(scan_t *sc)
+{
+    int k = new_tok(sc, SL_JT_NUM);
+    if (k < 0)
+        return false;
+    size_t i = sc->i;
+    bool is_int = true;
+    if (i < sc->len && sc->s[i] == '-')
+        i++;
+    if (i >= sc->len || !is_digit(sc->s[i]))
+        return false;
+    if (sc->s[i] == '0')
+        i++;
+    else
+        while (i < sc->len && is_digit(sc->s[i]))
+            i++;
+    if (i < sc->len && sc->s[i] == '.') {
+        is_int = false;
+        if (++i >= sc->len || !is_digit(sc->s[i]))
+            return false;
+        while (i < sc->len && is_digit(sc->s[i]))
+            i++;
+    }
+    if (i < sc->len && (sc->s[i] == 'e' || sc->s[i] == 'E')) {
+        is_int = false;
+        if (++i < sc->len && (sc->s[i] == '+' || sc->s[i] == '-'))
+            i++;
+        if (i >= sc->len || !is_digit(sc->s[i]))
+            return false;
+        while (i < sc->len && is_digit(sc->s[i]))
+            i++;
+    }
+    sl_jtok_t *t = &sc->d->t[k];
+    t->len = (uint32_t)(i - sc->i);
+    t->flags = is_int ? SL_JT_F_INT : 0;
+    sc->i = i;
+    t->next = sc->d->n;
+    return true;
+}
+
+static bool scan_literal(scan_t *sc, const char *word, uint8_t type)
+{
+    size_t n = strlen(word);
+    if (sc->len - sc->i < n || memcmp(sc->s + sc->i, word, n) != 0)
+        return false;
+    int k = new_tok(sc, type);
+    if (k < 0)
+        return false;
+    sc->d->t[k].len = (uint32_t)n;
+    sc->i += n;
+    sc->d->t[k].next = sc->d->n;
+    return true;
+}
+
+static bool scan_container(scan_t *sc, int depth, bool is_obj)
+{
+    if (depth >= SL_JSCAN_MAX_DEPTH)
+        return false;
+    int k = new_tok(sc, is_obj ? SL_JT_OBJ : SL_JT_ARR);
+    if (k < 0)
+        return false;
+    size_t open = sc->i++;
+    uint32_t count = 0;
+    char close = is_obj ? '}' : ']';
+    skip_ws(sc);
+    if (sc->i < sc->len && sc->s[sc->i] == close) {
+        sc->i++;
+    } else {
+        for (;;) {
+            skip_ws(sc);
+            if (is_obj) {
+                if (sc->i >= sc->len || sc->s[sc->i] != '"' || !scan_string(sc))
+                    return false;
+                skip_ws(sc);
+                if (sc->i >= sc->len || sc->s[sc->i] != ':')
+                    return false;
+                sc->i++;
+            }
+            if (!scan_value(sc, depth + 1))
+                return false;
+            count++;
+            skip_ws(sc);
+            if (sc->i >= sc->len)
+                return false;
+            char c = sc->s[sc->i++];
+            if (c == close)
+                break;
+            if (c != ',')
+                return false;
+        }
+    }
+    sl_jtok_t *t = &sc->d->t[k];
+    t->start = (uint32_t)open;
+    t->len = (uint32_t)(sc->i - open);
+    t->count = count;
+    t->next = sc->d->n;
+    return true;
+}
+
+static bool scan_value(scan_t *sc, int depth)
+{
+    skip_ws(sc);
+    if (sc->i >= sc->len)
+        return false;
+    switch (sc->s[sc->i]) {
+    case '{': return scan_container(sc, depth, true);
+    case '[': return scan_container(sc, depth, false);
+    case '"': return scan_string(sc);
+    case 't': return scan_literal(sc, "true", SL_JT_TRUE);
+    case 'f': return scan_literal(sc, "false", SL_JT_FALSE);
+    case 'n': return scan_literal(sc, "null", SL_JT_NULL);
+    default: return scan_number(sc);
+    }
+}
+
+int sl_jdoc_parse(sl_jdoc_t *d, const char *s, size_t len)
+{
+    d->s = s;
+    d->n = 0;
+    if (len > UINT32_MAX - 1)
+        return SL_ERR_TOO_BIG;
+    scan_t sc = {d, s, len, 0, SL_OK};
+    bool ok = scan_value(&sc, 0);
+    if (ok) {
+        skip_ws(&sc);
+        ok = sc.i == len;
+    }
+    if (!ok) {
+        d->n = 0;
+        return sc.rc != SL_OK ? sc.rc : SL_ERR_PROTO;
+    }
+    return SL_OK;
+}
+
+void sl_jdoc_free(sl_jdoc_t *d)
+{
+    free(d->t);
+    d->t = NULL;
+    d->n = d->cap = 0;
+}
+
+static unsigned hex4(const char *p)
+{
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        v = v * 16 + (unsigned)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+    }
+    return v;
+}
+
+static void put_utf8(sl_buf_t *b, unsigned cp)
+{
+    char u[4];
+    size_t n;
+    if (cp < 0x80) {
+        u[0] = (char)cp, n = 1;
+    } else if (cp < 0x800) {
+        u[0] = (char)(0xC0 | cp >> 6), u[1] = (char)(0x80 | (cp & 0x3F)), n = 2;
+    } else if (cp < 0x10000) {
+        u[0] = (char)(0xE0 | cp >> 12), u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        u[2] = (char)(0x80 | (cp & 0x3F)), n = 3;
+    } else {
+        u[0] = (char)(0xF0 | cp >> 18), u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+        u[2] = (char)(0x80 | ((cp >> 6) & 0x3F)), u[3] = (char)(0x80 | (cp & 0x3F)), n = 4;
+    }
+    sl_buf_add(b, u, n);
+}
+
+/* Escapes were validated by the scan; lone surrogates become U+FFFD. */
+static void unescape(const char *p, size_t n, sl_buf_t *b)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] != '\\') {
+            size_t j = i;
+            while (j < n && p[j] != '\\')
+                j++;
+            sl_buf_add(b, p + i, j - i);
+            i = j - 1;
+            continue;
+        }
+        char e = p[++i];
+        switch (e) {
+        case 'b': sl_buf_addc(b, '\b'); break;
+        case 'f': sl_buf_addc(b, '\f'); break;
+        case 'n': sl_buf_addc(b, '\n'); break;
+        case 'r': sl_buf_addc(b, '\r'); break;
+        case 't': sl_buf_addc(b, '\t'); break;
+        case 'u': {
+            unsigned cp = hex4(p + i + 1);
+            i += 4;
+            if (cp >= 0xD800 && cp <= 0xDBFF && i + 6 < n && p[i + 1] == '\\' && p[i + 2] == 'u') {
+                unsigned lo = hex4(p + i + 3);
+                if (lo >= 0xDC00 && lo <= 0xDFFF) {
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                    i += 6;
+                }
+            }
+            if (cp >= 0xD800 && cp <= 0xDFFF)
+                cp = 0xFFFD;
+            put_utf8(b, cp);
+            break;
+        }
+        default: sl_buf_addc(b, e); break; /* " \ / */
+        }
+    }
+}
+
+bool sl_jdoc_str(const sl_jdoc_t *d, int tok, sl_buf_t *scratch, const char **out, size_t *len)
+{
+    if (sl_jdoc_type(d, tok) != SL_JT_STR)
+        return false;
+    const sl_jtok_t *t = &d->t[tok];
+    if (!(t->flags & SL_JT_F_ESC)) {
+        *out = d->s + t->start;
+        *len = t->len;
+        return true;
+    }
+    sl_buf_reset(scratch);
+    unescape(d->s + t->start, t->len, scratch);
+    sl_buf_addc(scratch, 0);
+    if (!sl_buf_ok(scratch))
+        return false;
+    *out = scratch->data;
+    *len = scratch->len - 1;
+    return true;
+}
+
+bool sl_jdoc_streq(const sl_jdoc_t *d, int tok, const char *s, size_t n)
+{
+    if (sl_jdoc_type(d, tok) != SL_JT_STR)
+        return false;
+    const sl_jtok_t *t = &d->t[tok];
+    if (!(t->flags & SL_JT_F_ESC))
+        return t->len == n && memcmp(d->s + t->start, s, n) == 0;
+    sl_buf_t b = SL_BUF_INIT;
+    unescape(d->s + t->start, t->len, &b);
+    bool eq = sl_buf_ok(&b) && b.len == n && memcmp(b.data, s, n) == 0;
+    sl_buf_free(&b);
+    return eq;
+}
+
+int sl_jdoc_get(const sl_jdoc_t *d, int obj, const char *key, size_t key_len, int *hint)
+{
+    if (sl_jdoc_type(d, obj) != SL_JT_OBJ)
+        return -1;
+    uint32_t first = (uint32_t)obj + 1, end = d->t[obj].next;
+    /* from the hint (a key's index, or the end) to the end, then from the first key */
+    uint32_t start = hint && *hint > obj && (uint32_t)*hint < end ? (uint32_t)*hint : first;
+    uint32_t k = start;
+    bool wrapped = false;
+    for (;;) {
+        if (k >= end) {
+            if (wrapped || start == first)
+                return -1;
+            k = first;
+            wrapped = true;
+        }
+        if (wrapped && k >= start)
+            return -1;
+        uint32_t v = k + 1; /* the value after the key */
+        if (sl_jdoc_streq(d, (int)k, key, key_len)) {
+            if (hint)
+                *hint = (int)d->t[v].next;
+            return (int)v;
+        }
+        k = d->t[v].next;
+    }
+}
+
+bool sl_jdoc_i64(const sl_jdoc_t *d, int tok, int64_t *out)
+{
+    if (sl_jdoc_type(d, tok) != SL_JT_NUM || !(d->t[tok].flags & SL_JT_F_INT))
+        return false;
+    const char *p = d->s + d->t[tok].start;
+    size_t n = d->t[tok].len;
+    bool neg = *p == '-';
+    uint64_t v = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    for (size_t i = neg; i < n; i++) {
+        unsigned dgt = (unsigned)(p[i] - '0');
+        if (v > (lim - dgt) / 10)
+            return false;
+        v = v * 10 + dgt;
+    }
+    *out = neg ? (v ? -(int64_t)(v - 1) - 1 : 0) : (int64_t)v;
+    return true;
+}
+
+bool sl_jdoc_f64(const sl_jdoc_t *d, int tok, double *out)
+{
+    if (sl_jdoc_type(d, tok) != SL_JT_NUM)
+        return false;
+    char tmp[64];
+    size_t n = d->t[tok].len;
+    if (n >= sizeof tmp)
+        return false;
+    memcpy(tmp, d->s + d->t[tok].start, n);
+    tmp[n] = 0;
+    errno = 0;
+    *out = strtod(tmp, NULL);
+    return true;
+}
