@@ -94,6 +94,17 @@ typedef struct params {
     size_t n, cap;
 } params_t;
 
+/* Inserts waiting to go out as one multi-row INSERT (rows_add / rows_flush). */
+typedef struct rows {
+    sl_buf_t shape;             /* the single-row statement: what the batched rows share */
+    sl_buf_t sql;               /* the multi-row statement being sent */
+    size_t vals_off, vals_len;  /* where its "(...)" tuple is */
+    size_t ncols, n, max;       /* parameters per row, rows, most rows per statement */
+    params_t p;                 /* the rows' parameters, one row after the other */
+    uint64_t *keys;             /* hash of each row's key values (a key twice: flush first) */
+    size_t cap_keys;
+} rows_t;
+
 struct sl_sink {
     sl_sink_env_t env;
     const jdbc_target_t *target;
@@ -110,7 +121,7 @@ struct sl_sink {
     sl_backoff_t retry;
     bool committed; /* a commit succeeded since the last failure (the retry schedule restarts) */
     bool in_txn;
-    bool careful;   /* rebuilding the transaction one savepoint per event (dead letters) */
+    bool careful;   /* one savepoint per event until the transaction ends (dead letters) */
     bool rebuilding; /* inside rebuild(): no nested rebuilds */
     sl_event_t **pending;
     size_t npending, cap_pending;
@@ -120,6 +131,7 @@ struct sl_sink {
     size_t ntables, cap_tables;
     sl_buf_t sql;
     params_t p;
+    rows_t rows;
     /* the last value schema seen: its exact text and its parsed form (events of one table
      * carry the same schema text; parsing it for every row was most of the sink's CPU) */
     char *vschema_text;
@@ -242,13 +254,128 @@ static int params_add(sl_sink_t *snk, const json_t *schema, jdbc_val_t v, const 
     return sl_buf_ok(&p->b) ? SL_OK : SL_ERR_NOMEM;
 }
 
-/* Runs snk->sql with the parameters collected in snk->p (a statement shape that repeats). */
+static void params_fix(params_t *p, size_t from, size_t n)
+{
+    for (size_t i = from; i < from + n; i++) /* the buffer may have moved while it grew */
+        p->p[i].data = p->b.data + p->off[i];
+}
+
+/* ---- multi-row inserts ------------------------------------------------------------------------ */
+
+#define ROWS_MAX 128          /* rows per INSERT statement */
+#define ROWS_MAX_PARAMS 32766 /* parameters per statement (SQLite's default limit) */
+
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *c = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ c[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+/* Forgets the waiting rows (their transaction is rolled back). */
+static void rows_reset(sl_sink_t *snk)
+{
+    snk->rows.n = 0;
+    snk->rows.p.n = 0;
+    sl_buf_reset(&snk->rows.p.b);
+}
+
+/* Sends the waiting rows: statements of 2^k rows (largest first), so that only a few
+ * statement texts ever exist and each is prepared once. */
+static int rows_flush(sl_sink_t *snk)
+{
+    rows_t *r = &snk->rows;
+    if (r->n == 0)
+        return SL_OK;
+    params_fix(&r->p, 0, r->p.n);
+    const char *shape = r->shape.data;
+    size_t done = 0;
+    int rc = SL_OK;
+    while (done < r->n && rc == SL_OK) {
+        size_t k = 1;
+        while (k * 2 <= r->n - done && k * 2 <= r->max)
+            k *= 2;
+        sl_buf_reset(&r->sql);
+        sl_buf_add(&r->sql, shape, r->vals_off);
+        for (size_t row = 0; row < k; row++) {
+            sl_buf_adds(&r->sql, row ? ", (" : "(");
+            for (size_t c = 0; c < r->ncols; c++) {
+                if (c)
+                    sl_buf_adds(&r->sql, ", ");
+                placeholder(snk, &r->sql, row * r->ncols + c + 1);
+            }
+            sl_buf_addc(&r->sql, ')');
+        }
+        sl_buf_adds(&r->sql, shape + r->vals_off + r->vals_len);
+        rc = sl_buf_ok(&r->sql)
+                 ? TARGET(snk)->exec(snk->conn, "INSERT failed", r->sql.data,
+                                     r->p.p + done * r->ncols, k * r->ncols, true)
+                 : SL_ERR_NOMEM;
+        done += k;
+    }
+    rows_reset(snk);
+    return rc;
+}
+
+/* Queues the single-row INSERT in snk->sql / snk->p (its "(...)" tuple at vals_off,
+ * vals_len) to go out with the rows of the same statement shape before it. */
+static int rows_add(sl_sink_t *snk, size_t vals_off, size_t vals_len, uint64_t key_hash)
+{
+    rows_t *r = &snk->rows;
+    bool same = r->n && r->shape.len == snk->sql.len &&
+                memcmp(r->shape.data, snk->sql.data, snk->sql.len) == 0;
+    if (same && r->n >= r->max)
+        same = false;
+    for (size_t i = 0; same && i < r->n; i++)
+        if (r->keys[i] == key_hash) /* one statement must not touch a row twice */
+            same = false;
+    int rc;
+    if (!same && (rc = rows_flush(snk)) != SL_OK)
+        return rc;
+    if (r->n == 0) {
+        sl_buf_reset(&r->shape);
+        sl_buf_add(&r->shape, snk->sql.data, snk->sql.len);
+        sl_buf_addc(&r->shape, 0);
+        r->shape.len--;
+        if (!sl_buf_ok(&r->shape))
+            return SL_ERR_NOMEM;
+        r->vals_off = vals_off;
+        r->vals_len = vals_len;
+        r->ncols = snk->p.n;
+        size_t by_params = r->ncols ? ROWS_MAX_PARAMS / r->ncols : ROWS_MAX;
+        r->max = by_params < ROWS_MAX ? (by_params ? by_params : 1) : ROWS_MAX;
+    }
+    if (r->n == r->cap_keys) {
+        size_t nc = r->cap_keys ? r->cap_keys * 2 : ROWS_MAX;
+        uint64_t *nk = realloc(r->keys, nc * sizeof *nk);
+        if (!nk)
+            return SL_ERR_NOMEM;
+        r->keys = nk;
+        r->cap_keys = nc;
+    }
+    r->keys[r->n] = key_hash;
+    for (size_t i = 0; i < snk->p.n; i++) {
+        if (params_grow(&r->p) != SL_OK)
+            return SL_ERR_NOMEM;
+        r->p.off[r->p.n] = r->p.b.len;
+        r->p.p[r->p.n] = snk->p.p[i];
+        sl_buf_add(&r->p.b, snk->p.b.data + snk->p.off[i], snk->p.p[i].len + 1);
+        r->p.n++;
+    }
+    r->n++;
+    return sl_buf_ok(&r->p.b) ? SL_OK : SL_ERR_NOMEM;
+}
+
+/* Runs snk->sql with the parameters collected in snk->p (a statement shape that repeats),
+ * after the rows waiting before it. */
 static int exec_params(sl_sink_t *snk, const char *what, const char *sql)
 {
-    params_t *p = &snk->p;
-    for (size_t i = 0; i < p->n; i++) /* the buffer may have moved while it grew */
-        p->p[i].data = p->b.data + p->off[i];
-    return TARGET(snk)->exec(snk->conn, what, sql, p->p, p->n, true);
+    int rc = rows_flush(snk);
+    if (rc != SL_OK)
+        return rc;
+    params_fix(&snk->p, 0, snk->p.n);
+    return TARGET(snk)->exec(snk->conn, what, sql, snk->p.p, snk->p.n, true);
 }
 
 /* ---- table cache ----------------------------------------------------------------------------- */
@@ -492,6 +619,7 @@ static int txn_begin(sl_sink_t *snk)
 /* Ends the open transaction without storing anything. */
 static void txn_rollback(sl_sink_t *snk)
 {
+    rows_reset(snk);
     if (snk->conn)
         TARGET(snk)->rollback(snk->conn);
     snk->in_txn = false;
@@ -512,6 +640,7 @@ static void report(sl_sink_t *snk, int err)
 static void txn_abort(sl_sink_t *snk, int err)
 {
     txn_rollback(snk);
+    snk->careful = false;
     report(snk, err);
 }
 
@@ -561,13 +690,18 @@ static int reconnect(sl_sink_t *snk)
 
 static int apply_careful(sl_sink_t *snk, const sl_event_t *ev);
 
+static int apply_one(sl_sink_t *snk, const sl_event_t *ev)
+{
+    return snk->careful ? apply_careful(snk, ev) : apply(snk, ev);
+}
+
 /* Applies pending[0..n) in the open transaction (one savepoint each in careful mode). */
 static int replay(sl_sink_t *snk, size_t n)
 {
     int rc = SL_OK;
     for (size_t i = 0; i < n && rc == SL_OK; i++) {
         snk->napplied = i;
-        rc = snk->careful ? apply_careful(snk, snk->pending[i]) : apply(snk, snk->pending[i]);
+        rc = apply_one(snk, snk->pending[i]);
     }
     snk->napplied = n;
     return rc;
@@ -580,9 +714,12 @@ static int replay(sl_sink_t *snk, size_t n)
 static int run_ddl(sl_sink_t *snk, const char *what, const char *ddl)
 {
     const jdbc_target_t *t = TARGET(snk);
-    if (!t->ddl_commits || !snk->in_txn)
-        return t->exec(snk->conn, what, ddl, NULL, 0, false);
+    if (!t->ddl_commits || !snk->in_txn) {
+        int rc = rows_flush(snk);
+        return rc == SL_OK ? t->exec(snk->conn, what, ddl, NULL, 0, false) : rc;
+    }
     size_t n = snk->napplied;
+    rows_reset(snk);
     t->rollback(snk->conn);
     snk->in_txn = false;
     snk->ndead = 0;
@@ -750,12 +887,11 @@ static int recover(sl_sink_t *snk, int rc)
         tried_careful |= dead;
         txn_rollback(snk);
         snk->rebuilding = true;
-        snk->careful = dead;
+        snk->careful |= dead; /* until the transaction ends: later refusals cost no rebuild */
         rc = txn_begin(snk);
         if (rc == SL_OK)
             rc = replay(snk, snk->npending);
         snk->rebuilding = false;
-        snk->careful = false;
     }
     return SL_OK;
 }
@@ -765,7 +901,8 @@ static int txn_commit(sl_sink_t *snk, const char *offset, size_t offset_len)
 {
     int rc = SL_OK;
     for (;;) {
-        if (offset && (rc = txn_begin(snk)) == SL_OK)
+        rc = rows_flush(snk);
+        if (rc == SL_OK && offset && (rc = txn_begin(snk)) == SL_OK)
             rc = TARGET(snk)->offset_store(snk->conn, snk->offsets_name, offset, offset_len);
         if (rc == SL_OK && snk->in_txn)
             rc = TARGET(snk)->commit(snk->conn);
@@ -795,6 +932,7 @@ static int txn_commit(sl_sink_t *snk, const char *offset, size_t offset_len)
         }
     }
     snk->in_txn = false;
+    snk->careful = false;
     snk->committed = true;
     if (snk->ndead)
         sl_warn("jdbc sink: committed %zu events, %zu of them as dead letters in %s",
@@ -1040,6 +1178,7 @@ static int apply_row(sl_sink_t *snk, char op, const char *tname, const json_t *f
         quote_ident(snk, s, tname);
         sl_buf_adds(s, " (");
         sl_buf_t vals = SL_BUF_INIT;
+        uint64_t key_hash = 0xcbf29ce484222325ULL;
         json_array_foreach(fields, i, f)
         {
             const char *c = json_string_value(json_object_get(f, "field"));
@@ -1051,6 +1190,10 @@ static int apply_row(sl_sink_t *snk, char op, const char *tname, const json_t *f
                 sl_buf_free(&vals);
                 goto out;
             }
+            if (in_list(pk, npk, c)) {
+                const jdbc_param_t *x = &snk->p.p[num - 1];
+                key_hash = fnv1a(key_hash, snk->p.b.data + snk->p.off[num - 1], x->len + 1);
+            }
             if (ncols++) {
                 sl_buf_adds(s, ", ");
                 sl_buf_adds(&vals, ", ");
@@ -1058,12 +1201,19 @@ static int apply_row(sl_sink_t *snk, char op, const char *tname, const json_t *f
             quote_ident(snk, s, c);
             placeholder(snk, &vals, num);
         }
-        sl_buf_adds(s, ") VALUES (");
+        sl_buf_adds(s, ") VALUES ");
+        size_t vals_off = s->len;
+        sl_buf_addc(s, '(');
         sl_buf_add(s, vals.data, vals.len);
         sl_buf_addc(s, ')');
+        size_t vals_len = s->len - vals_off;
         sl_buf_free(&vals);
         if (mode == MODE_UPSERT)
             upsert_clause(snk, s, t, fields, row, op, pk, npk);
+        if (!snk->careful) { /* careful mode: one statement per event, to find the bad one */
+            rc = sl_buf_ok(s) ? rows_add(snk, vals_off, vals_len, key_hash) : SL_ERR_NOMEM;
+            goto out;
+        }
     }
     if (!sl_buf_ok(s)) {
         rc = SL_ERR_NOMEM;
@@ -1104,6 +1254,8 @@ static int apply_truncate(sl_sink_t *snk, const char *tname)
     tbl_t *t;
     int rc = table_get(snk, tname, NULL, NULL, 0, &t);
     if (rc != SL_OK || !t)
+        return rc;
+    if ((rc = rows_flush(snk)) != SL_OK)
         return rc;
     sl_buf_reset(&snk->sql);
     sl_buf_adds(&snk->sql, TARGET(snk)->truncate_sql);
@@ -1331,6 +1483,12 @@ static void jdbc_destroy(sl_sink_t *snk)
     }
     sl_buf_free(&snk->scratch);
     sl_buf_free(&snk->sql);
+    sl_buf_free(&snk->rows.shape);
+    sl_buf_free(&snk->rows.sql);
+    sl_buf_free(&snk->rows.p.b);
+    free(snk->rows.p.off);
+    free(snk->rows.p.p);
+    free(snk->rows.keys);
     sl_buf_free(&snk->p.b);
     free(snk->p.off);
     free(snk->p.p);
@@ -1460,7 +1618,7 @@ static int jdbc_submit(sl_sink_t *snk, sl_event_t *ev)
         snk->cap_pending = nc;
     }
     snk->napplied = snk->npending;
-    int rc = apply(snk, ev);
+    int rc = apply_one(snk, ev);
     snk->pending[snk->npending++] = ev;
     if (rc != SL_OK && (rc = recover(snk, rc)) != SL_OK) {
         sl_error("jdbc sink: %s (topic %s)", snk->err, ev->topic);

@@ -58,8 +58,8 @@ typedef struct named_type {
 } named_type_t;
 
 /* Logical types by name. SQLite's names are chosen for their affinity: DATE/TIMESTAMP
- * (NUMERIC affinity) keep ISO text as text; NUMERIC stores a decimal as an integer or
- * real only when that is lossless, else as text. */
+ * (NUMERIC affinity) keep ISO text as text; NUMERIC turns a decimal into a real of 15
+ * significant digits, so only decimals that fit are NUMERIC, the others TEXT (exact). */
 static const named_type_t named_types[] = {
     {"io.debezium.time.Date", "date", "DATE", "DATE"},
     {"org.apache.kafka.connect.data.Date", "date", "DATE", "DATE"},
@@ -74,7 +74,7 @@ static const named_type_t named_types[] = {
     {"io.debezium.time.ZonedTimestamp", "timestamptz", "DATETIME(6)", "TEXT"},
     {"io.debezium.time.ZonedTime", "timetz", "TIME(6)", "TEXT"},
     {"io.debezium.time.MicroDuration", "interval", "BIGINT", "INTEGER"},
-    {"io.debezium.data.VariableScaleDecimal", "numeric", "DECIMAL(65,30)", "NUMERIC"},
+    {"io.debezium.data.VariableScaleDecimal", "numeric", "DECIMAL(65,30)", "TEXT"},
     {"io.debezium.data.Json", "json", "JSON", "TEXT"},
     {"io.debezium.data.Uuid", "uuid", "CHAR(36)", "TEXT"},
     {"io.debezium.data.Xml", "xml", "LONGTEXT", "TEXT"},
@@ -135,8 +135,8 @@ bool jdbc_col_type(jdbc_dialect_t dialect, const json_t *schema, bool is_key, sl
             long pl = p ? strtol(p, NULL, 10) : 0, sc = s ? strtol(s, NULL, 10) : 0;
             bool fits = pl > 0 && sc >= 0 && sc <= pl &&
                         (dialect == JDBC_MY ? pl <= 65 && sc <= 30 : pl <= 1000);
-            if (dialect == JDBC_SQLITE)
-                sl_buf_adds(out, "NUMERIC");
+            if (dialect == JDBC_SQLITE) /* NUMERIC keeps 15 digits; TEXT keeps them all */
+                sl_buf_adds(out, pl > 0 && pl <= 15 && sc >= 0 && sc <= pl ? "NUMERIC" : "TEXT");
             else if (fits)
                 sl_buf_printf(out, dialect == JDBC_PG ? "numeric(%ld,%ld)" : "DECIMAL(%ld,%ld)",
                               pl, sc);
