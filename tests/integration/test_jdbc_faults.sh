@@ -9,6 +9,8 @@
 #     rows around them; everything else arrives; sluice keeps running.
 #  3. errors.tolerance=none: the same refusal stops sluice with the error, and nothing of
 #     the refused transaction is committed.
+#  4. a target table name longer than PostgreSQL's 63 bytes (which PostgreSQL would cut,
+#     possibly onto another table) is refused with a clear error.
 source "$(dirname "$0")/lib.sh"
 require_sluice
 
@@ -130,4 +132,24 @@ unregister_pid "$SL"
 grep -q 'violates check constraint' "$TEST_TMP/sluice3.err" || fail "the error is not in the log: $(tail -5 "$TEST_TMP/sluice3.err")"
 assert_eq 0 "$(tgt_c "SELECT count(*) FROM c WHERE id = 200")" "nothing of the refused transaction was committed"
 t_ok "errors.tolerance=none: the refusal stops sluice (exit $rc) with the target's error"
+
+# --- 4. identifiers PostgreSQL would cut
+long=$(printf 'x%.0s' {1..70})   # k_xxx...: 72 bytes
+conf=$TEST_TMP/long.properties
+base_conf "$conf" "debezium.source.table.include.list=public.k" \
+    "debezium.sink.jdbc.table.name.format=\${source.table}_$long" \
+    "debezium.source.slot.name=sluice_long" "debezium.source.publication.name=sluice_long" \
+    "debezium.source.offset.storage.file.filename=$TEST_TMP/long.offsets"
+tgt_c "DROP TABLE sluice_offsets"
+start_bg sluice4 "$SLUICE_BIN" run -c "$conf"
+SL=$BG_PID
+wait_for "! pid_alive $SL" 60 || fail "sluice kept running with a 72-byte table name"
+rc=0
+wait "$SL" || rc=$?
+unregister_pid "$SL"
+[[ $rc -ne 0 ]] || fail "sluice exited 0"
+grep -q "longer than PostgreSQL's 63: it would be cut" "$TEST_TMP/sluice4.err" ||
+    fail "no clear error: $(tail -3 "$TEST_TMP/sluice4.err")"
+assert_eq 0 "$(tgt_c "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'k_xxx%'")" "no cut table created"
+t_ok "a 72-byte target table name is refused before PostgreSQL cuts it"
 t_done

@@ -85,7 +85,9 @@ typedef struct jdbc_target {
     bool ddl_commits;           /* CREATE/ALTER TABLE commit the open transaction (MariaDB) */
     const char *truncate_sql;   /* "TRUNCATE TABLE " or "DELETE FROM " (a TRUNCATE that
                                  * commits implicitly would break atomicity) */
-    size_t max_ident_len;       /* longer identifiers are cut by the target (0: no limit) */
+    size_t max_ident_len;       /* longer identifiers are cut or refused (0: no limit) */
+    bool ci_idents;             /* column names compare case-insensitively (MariaDB, SQLite) */
+    const char *table_options;  /* appended to CREATE TABLE (NULL: none) */
 
     /* Parses `url` (with the user/password given apart, NULL when not set) and connects.
      * Errors go to errstr as one line starting with "jdbc sink: ". */

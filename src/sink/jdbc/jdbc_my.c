@@ -794,6 +794,9 @@ const jdbc_target_t jdbc_target_my = {
     .ddl_commits = true,
     .truncate_sql = "DELETE FROM ", /* TRUNCATE TABLE commits implicitly */
     .max_ident_len = 64,
+    .ci_idents = true,
+    /* exact text keys: the default collation would merge 'a', 'A' and 'a ' */
+    .table_options = " DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
     .open = my_open,
     .close = my_close,
     .exec = my_exec,

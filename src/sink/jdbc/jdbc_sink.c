@@ -84,6 +84,7 @@ typedef struct tbl {
     char *name;
     char **cols;
     size_t ncols, cap;
+    uint64_t checked_gen; /* the value schema whose columns are known to be here */
 } tbl_t;
 
 /* Statement parameters: values packed in one buffer (each NUL-terminated). */
@@ -134,9 +135,17 @@ struct sl_sink {
     rows_t rows;
     /* the last value schema seen: its exact text and its parsed form (events of one table
      * carry the same schema text; parsing it for every row was most of the sink's CPU) */
-    char *vschema_text;
-    size_t vschema_len;
-    json_t *vschema;
+    /* value schemas by their exact text: parsed once (events of a table carry the same
+     * schema text; parsing it for every row was most of the sink's CPU); `gen` tells a
+     * table which schema it was last checked against */
+    struct vschema {
+        char *text;
+        size_t len;
+        json_t *json;
+        uint64_t gen;
+    } vschemas[8];
+    size_t last_schema, evict_next;
+    uint64_t gen_next;
     /* the events' values and keys, scanned (one pair per apply() nesting level) */
     sl_jdoc_t vdoc[4], kdoc[4];
     size_t depth;
@@ -197,10 +206,16 @@ static void quote_ident(const sl_sink_t *snk, sl_buf_t *b, const char *s)
  * markers appear, so '?' works). */
 static void placeholder(const sl_sink_t *snk, sl_buf_t *b, size_t num)
 {
-    if (snk->target->numbered_params)
-        sl_buf_printf(b, "$%zu", num);
-    else
+    if (!snk->target->numbered_params) {
         sl_buf_addc(b, '?');
+        return;
+    }
+    char d[24], *p = d + sizeof d;
+    do
+        *--p = (char)('0' + num % 10);
+    while ((num /= 10) != 0);
+    *--p = '$';
+    sl_buf_add(b, p, (size_t)(d + sizeof d - p));
 }
 
 /* The target's error, for the log and for last_error(). */
@@ -408,12 +423,29 @@ static int tables_grow(sl_sink_t *snk)
     return SL_OK;
 }
 
-static bool tbl_has(const tbl_t *t, const char *col)
+/* Whether the table has `col`, compared as the target compares names (MariaDB and
+ * SQLite: case-insensitively). */
+static bool tbl_has(const sl_sink_t *snk, const tbl_t *t, const char *col)
 {
+    bool ci = snk->target->ci_idents;
     for (size_t i = 0; i < t->ncols; i++)
-        if (strcmp(t->cols[i], col) == 0)
+        if ((ci ? strcasecmp(t->cols[i], col) : strcmp(t->cols[i], col)) == 0)
             return true;
     return false;
+}
+
+/* A name the target would cut (PostgreSQL at 63 bytes, with only a notice) could silently
+ * become another table's or column's name: refused instead. */
+static int ident_check(sl_sink_t *snk, const char *what, const char *name)
+{
+    size_t max = snk->target->max_ident_len, len = strlen(name);
+    if (max == 0 || len <= max)
+        return SL_OK;
+    snprintf(snk->err, sizeof snk->err,
+             "%s name \"%.80s...\" is %zu bytes, longer than %s's %zu: it would be cut and could "
+             "collide with another (shorten it, e.g. with debezium.sink.jdbc.table.name.format)",
+             what, name, len, snk->target->name, max);
+    return SL_ERR_PROTO;
 }
 
 static int tbl_add_col(tbl_t *t, const char *col)
@@ -481,105 +513,128 @@ static int add_column_def(const sl_sink_t *snk, sl_buf_t *b, const json_t *f, bo
 
 static int tbl_add_cb(void *opaque, const char *col) { return tbl_add_col(opaque, col); }
 
-/* Finds the target table `name`, reading its columns from the catalog the first time.
- * fields == NULL: only look (NULL result when it does not exist). Otherwise create it
- * (schema.evolution=basic) with `pk` as primary key, and add missing columns. */
-static int table_get(sl_sink_t *snk, const char *name, const json_t *fields, char **pk,
-                     size_t npk, tbl_t **out)
+static tbl_t *tbl_find(sl_sink_t *snk, const char *name)
 {
-    *out = NULL;
-    tbl_t *t = NULL;
     for (size_t i = 0; i < snk->ntables; i++)
         if (strcmp(snk->tables[i].name, name) == 0)
-            t = &snk->tables[i];
+            return &snk->tables[i];
+    return NULL;
+}
+
+/* Drops `name` from the cache (it is read again from the catalog next time). */
+static void tbl_forget(sl_sink_t *snk, const char *name)
+{
+    tbl_t *t = tbl_find(snk, name);
+    if (t) {
+        tbl_free(t);
+        *t = snk->tables[--snk->ntables];
+    }
+}
+
+/* The CREATE TABLE for `fields`, with `pk` as primary key. */
+static void create_table_sql(const sl_sink_t *snk, sl_buf_t *ddl, const char *name,
+                             const json_t *fields, char **pk, size_t npk)
+{
+    sl_buf_adds(ddl, "CREATE TABLE ");
+    quote_ident(snk, ddl, name);
+    sl_buf_adds(ddl, " (");
+    size_t i, ncols = 0;
+    const json_t *f;
+    json_array_foreach(fields, i, f)
+    {
+        if (!usable(snk, f))
+            continue;
+        const char *fname = json_string_value(json_object_get(f, "field"));
+        bool is_pk = false;
+        for (size_t k = 0; k < npk; k++)
+            is_pk |= strcmp(pk[k], fname) == 0;
+        if (ncols++)
+            sl_buf_adds(ddl, ", ");
+        (void)add_column_def(snk, ddl, f, is_pk,
+                             is_pk || json_is_false(json_object_get(f, "optional")));
+    }
+    if (npk) {
+        sl_buf_adds(ddl, ", PRIMARY KEY (");
+        for (size_t k = 0; k < npk; k++) {
+            if (k)
+                sl_buf_adds(ddl, ", ");
+            quote_ident(snk, ddl, pk[k]);
+        }
+        sl_buf_addc(ddl, ')');
+    }
+    sl_buf_addc(ddl, ')');
+    if (snk->target->table_options)
+        sl_buf_adds(ddl, snk->target->table_options);
+}
+
+/* Finds the target table `name`, reading its columns from the catalog the first time.
+ * fields == NULL: only look (NULL result when it does not exist). Otherwise create it
+ * (schema.evolution=basic) with `pk` as primary key, and add the columns it lacks, once
+ * per value schema (`gen`). After any DDL the table is looked up afresh: run_ddl() may
+ * have replayed events (MariaDB), which can move or clear the cache. */
+static int table_get(sl_sink_t *snk, const char *name, const json_t *fields, uint64_t gen,
+                     char **pk, size_t npk, tbl_t **out)
+{
+    *out = NULL;
+    tbl_t *t = tbl_find(snk, name);
     int rc;
+    if (!t && (rc = ident_check(snk, "table", name)) != SL_OK)
+        return rc;
     if (!t) {
-        if ((rc = tables_grow(snk)) != SL_OK)
-            return rc;
-        t = &snk->tables[snk->ntables];
-        memset(t, 0, sizeof *t);
+        tbl_t tmp = {0};
         bool exists = false;
-        rc = TARGET(snk)->columns(snk->conn, name, &exists, tbl_add_cb, t);
-        if (rc == SL_OK && !(t->name = strdup(name)))
+        rc = TARGET(snk)->columns(snk->conn, name, &exists, tbl_add_cb, &tmp);
+        if (rc == SL_OK && exists && !(tmp.name = strdup(name)))
             rc = SL_ERR_NOMEM;
-        if (rc != SL_OK) {
-            tbl_free(t);
+        if (rc == SL_OK && exists && (rc = tables_grow(snk)) == SL_OK) {
+            t = &snk->tables[snk->ntables++];
+            *t = tmp;
+        } else {
+            tbl_free(&tmp);
+        }
+        if (rc != SL_OK || (!exists && !fields))
             return rc;
-        }
-        sl_buf_t q = SL_BUF_INIT;
-        quote_ident(snk, &q, name);
-        if (!sl_buf_ok(&q)) {
-            tbl_free(t);
-            return SL_ERR_NOMEM;
-        }
         if (!exists) {
-            if (!fields) {
-                tbl_free(t);
-                sl_buf_free(&q);
-                return SL_OK;
-            }
             if (snk->evolution != EVO_BASIC) {
                 snprintf(snk->err, sizeof snk->err,
-                         "target table %s does not exist (create it, or set "
+                         "target table \"%s\" does not exist (create it, or set "
                          "debezium.sink.jdbc.schema.evolution=basic)",
-                         q.data);
-                tbl_free(t);
-                sl_buf_free(&q);
+                         name);
                 return SL_ERR_SERVER;
             }
-            sl_buf_t ddl = SL_BUF_INIT;
-            sl_buf_adds(&ddl, "CREATE TABLE ");
-            sl_buf_add(&ddl, q.data, q.len);
-            sl_buf_adds(&ddl, " (");
-            size_t i, ncols = 0;
+            size_t i;
             const json_t *f;
             json_array_foreach(fields, i, f)
             {
-                if (!usable(snk, f))
-                    continue;
                 const char *fname = json_string_value(json_object_get(f, "field"));
-                bool is_pk = false;
-                for (size_t k = 0; k < npk; k++)
-                    is_pk |= strcmp(pk[k], fname) == 0;
-                if (ncols++)
-                    sl_buf_adds(&ddl, ", ");
-                (void)add_column_def(snk, &ddl, f, is_pk,
-                                     is_pk || json_is_false(json_object_get(f, "optional")));
-                if (rc == SL_OK)
-                    rc = tbl_add_col(t, fname);
+                if (fname && usable(snk, f) && (rc = ident_check(snk, "column", fname)) != SL_OK)
+                    return rc;
             }
-            if (npk) {
-                sl_buf_adds(&ddl, ", PRIMARY KEY (");
-                for (size_t k = 0; k < npk; k++) {
-                    if (k)
-                        sl_buf_adds(&ddl, ", ");
-                    quote_ident(snk, &ddl, pk[k]);
-                }
-                sl_buf_addc(&ddl, ')');
-            }
-            sl_buf_addc(&ddl, ')');
-            if (rc == SL_OK)
-                rc = sl_buf_ok(&ddl) ? run_ddl(snk, "could not create the target table", ddl.data)
-                                     : SL_ERR_NOMEM;
-            if (rc == SL_OK)
-                sl_info("jdbc sink: created table %s", q.data);
+            sl_buf_t ddl = SL_BUF_INIT;
+            create_table_sql(snk, &ddl, name, fields, pk, npk);
+            rc = sl_buf_ok(&ddl) ? run_ddl(snk, "could not create the target table", ddl.data)
+                                 : SL_ERR_NOMEM;
             sl_buf_free(&ddl);
+            if (rc != SL_OK)
+                return rc;
+            sl_info("jdbc sink: created table \"%s\"", name);
+            return table_get(snk, name, fields, gen, pk, npk, out);
         }
-        sl_buf_free(&q);
-        if (rc != SL_OK) {
-            tbl_free(t);
-            return rc;
-        }
-        snk->ntables++;
     }
-    /* schema evolution: columns the event has and the table lacks */
+    /* schema evolution: columns the event has and the table lacks (once per schema) */
+    if (!fields || (gen && t->checked_gen == gen)) {
+        *out = t;
+        return SL_OK;
+    }
     size_t i;
     const json_t *f;
     json_array_foreach(fields, i, f)
     {
         const char *fname = json_string_value(json_object_get(f, "field"));
-        if (!fname || !usable(snk, f) || tbl_has(t, fname))
+        if (!fname || !usable(snk, f) || tbl_has(snk, t, fname))
             continue;
+        if ((rc = ident_check(snk, "column", fname)) != SL_OK)
+            return rc;
         if (snk->evolution != EVO_BASIC) {
             snprintf(snk->err, sizeof snk->err,
                      "target table \"%s\" has no column \"%s\" (add it, or set "
@@ -594,12 +649,13 @@ static int table_get(sl_sink_t *snk, const char *name, const json_t *fields, cha
         (void)add_column_def(snk, &ddl, f, false, false); /* existing rows have no value */
         rc = sl_buf_ok(&ddl) ? run_ddl(snk, "could not add a column", ddl.data) : SL_ERR_NOMEM;
         sl_buf_free(&ddl);
-        if (rc == SL_OK)
-            rc = tbl_add_col(t, fname);
         if (rc != SL_OK)
             return rc;
         sl_info("jdbc sink: added column \"%s\" to table \"%s\"", fname, name);
+        tbl_forget(snk, name);
+        return table_get(snk, name, fields, gen, pk, npk, out);
     }
+    t->checked_gen = gen;
     *out = t;
     return SL_OK;
 }
@@ -737,23 +793,26 @@ static int run_ddl(sl_sink_t *snk, const char *what, const char *ddl)
 
 /* ---- dead letters ---------------------------------------------------------------------------- */
 
+static const char *const dlq_cols[] = {"pipeline", "failed_at", "topic", "position",
+                                       "error",    "key",       "value"};
+
 static int dlq_create(sl_sink_t *snk)
 {
     json_t *str = json_pack("{s:s}", "type", "string");
     if (!str)
         return SL_ERR_NOMEM;
-    static const char *const cols[] = {"pipeline", "failed_at", "topic", "position",
-                                       "error",    "key",       "value"};
     sl_buf_t ddl = SL_BUF_INIT;
     sl_buf_adds(&ddl, "CREATE TABLE IF NOT EXISTS ");
     quote_ident(snk, &ddl, snk->dlq_table);
-    for (size_t i = 0; i < N(cols); i++) {
+    for (size_t i = 0; i < N(dlq_cols); i++) {
         sl_buf_adds(&ddl, i ? ", " : " (");
-        sl_buf_adds(&ddl, cols[i]);
+        quote_ident(snk, &ddl, dlq_cols[i]); /* "key" is reserved in MariaDB */
         sl_buf_addc(&ddl, ' ');
         (void)jdbc_col_type(snk->target->dialect, str, false, &ddl);
     }
     sl_buf_addc(&ddl, ')');
+    if (snk->target->table_options)
+        sl_buf_adds(&ddl, snk->target->table_options);
     json_decref(str);
     int rc = sl_buf_ok(&ddl) ? TARGET(snk)->exec(snk->conn, "could not create the dead-letter table",
                                                  ddl.data, NULL, 0, false)
@@ -792,7 +851,11 @@ static int dlq_write(sl_sink_t *snk, const sl_event_t *ev, const char *why)
     params_reset(&snk->p);
     sl_buf_adds(&snk->sql, "INSERT INTO ");
     quote_ident(snk, &snk->sql, snk->dlq_table);
-    sl_buf_adds(&snk->sql, " (pipeline, failed_at, topic, position, error, key, value) VALUES (");
+    for (size_t i = 0; i < N(dlq_cols); i++) {
+        sl_buf_adds(&snk->sql, i ? ", " : " (");
+        quote_ident(snk, &snk->sql, dlq_cols[i]);
+    }
+    sl_buf_adds(&snk->sql, ") VALUES (");
     for (size_t i = 1; i <= 7; i++) {
         if (i > 1)
             sl_buf_adds(&snk->sql, ", ");
@@ -1111,7 +1174,7 @@ static void upsert_clause(const sl_sink_t *snk, sl_buf_t *s, const tbl_t *t, con
     {
         const char *c = json_string_value(json_object_get(f, "field"));
         jdbc_val_t v = row_value(row, c, &hint);
-        if (!c || !tbl_has(t, c) || in_list(pk, npk, c) || (op == 'u' && jdbc_is_unavailable(v)))
+        if (!c || !tbl_has(snk, t, c) || in_list(pk, npk, c) || (op == 'u' && jdbc_is_unavailable(v)))
             continue; /* invariant 4 */
         sl_buf_adds(s, nset++ ? ", " : dup ? "" : "UPDATE SET ");
         quote_ident(snk, s, c);
@@ -1130,7 +1193,7 @@ static void upsert_clause(const sl_sink_t *snk, sl_buf_t *s, const tbl_t *t, con
 }
 
 static int apply_row(sl_sink_t *snk, char op, const char *tname, const json_t *fields,
-                     jdbc_val_t row, jdbc_val_t key)
+                     uint64_t gen, jdbc_val_t row, jdbc_val_t key)
 {
     const char **pk = NULL;
     size_t npk = 0;
@@ -1138,7 +1201,7 @@ static int apply_row(sl_sink_t *snk, char op, const char *tname, const json_t *f
     if (rc != SL_OK)
         return rc;
     tbl_t *t;
-    if ((rc = table_get(snk, tname, fields, (char **)pk, npk, &t)) != SL_OK)
+    if ((rc = table_get(snk, tname, fields, gen, (char **)pk, npk, &t)) != SL_OK)
         goto out;
     int mode = snk->insert_mode;
     if (mode == MODE_INSERT && op == 'u' && npk)
@@ -1157,7 +1220,7 @@ static int apply_row(sl_sink_t *snk, char op, const char *tname, const json_t *f
         {
             const char *c = json_string_value(json_object_get(f, "field"));
             jdbc_val_t v = row_value(row, c, &hint);
-            if (!c || !tbl_has(t, c) || in_list(pk, npk, c) || jdbc_is_unavailable(v))
+            if (!c || !tbl_has(snk, t, c) || in_list(pk, npk, c) || jdbc_is_unavailable(v))
                 continue; /* invariant 4 */
             size_t num;
             if ((rc = params_add(snk, f, v, c, &num)) != SL_OK)
@@ -1183,7 +1246,7 @@ static int apply_row(sl_sink_t *snk, char op, const char *tname, const json_t *f
         {
             const char *c = json_string_value(json_object_get(f, "field"));
             jdbc_val_t v = row_value(row, c, &hint);
-            if (!c || !tbl_has(t, c) || (op == 'u' && jdbc_is_unavailable(v)))
+            if (!c || !tbl_has(snk, t, c) || (op == 'u' && jdbc_is_unavailable(v)))
                 continue; /* invariant 4 */
             size_t num;
             if ((rc = params_add(snk, f, v, c, &num)) != SL_OK) {
@@ -1235,7 +1298,7 @@ static int apply_delete(sl_sink_t *snk, const char *tname, const json_t *fields,
     if (rc != SL_OK)
         return rc;
     tbl_t *t;
-    if ((rc = table_get(snk, tname, NULL, NULL, 0, &t)) != SL_OK || !t)
+    if ((rc = table_get(snk, tname, NULL, 0, NULL, 0, &t)) != SL_OK || !t)
         goto out; /* no table: nothing to delete */
     sl_buf_reset(&snk->sql);
     params_reset(&snk->p);
@@ -1252,7 +1315,7 @@ out:
 static int apply_truncate(sl_sink_t *snk, const char *tname)
 {
     tbl_t *t;
-    int rc = table_get(snk, tname, NULL, NULL, 0, &t);
+    int rc = table_get(snk, tname, NULL, 0, NULL, 0, &t);
     if (rc != SL_OK || !t)
         return rc;
     if ((rc = rows_flush(snk)) != SL_OK)
@@ -1333,24 +1396,34 @@ static bool split_envelope(const char *v, size_t len, const char *known, size_t 
     return true;
 }
 
-/* The parsed Connect schema for schema text t (cached while the text repeats). */
-static const json_t *value_schema(sl_sink_t *snk, const char *t, size_t len)
+/* The parsed Connect schema for schema text t (from the cache when seen before). */
+static const struct vschema *value_schema(sl_sink_t *snk, const char *t, size_t len)
 {
-    if (snk->vschema && len == snk->vschema_len && memcmp(snk->vschema_text, t, len) == 0)
-        return snk->vschema;
-    json_decref(snk->vschema);
-    free(snk->vschema_text);
-    json_error_t je;
-    snk->vschema = json_loadb(t, len, 0, &je);
-    snk->vschema_text = snk->vschema ? malloc(len ? len : 1) : NULL;
-    if (snk->vschema_text) {
-        memcpy(snk->vschema_text, t, len);
-    } else {
-        json_decref(snk->vschema);
-        snk->vschema = NULL;
+    for (size_t k = 0; k < N(snk->vschemas); k++) {
+        size_t i = (snk->last_schema + k) % N(snk->vschemas);
+        struct vschema *v = &snk->vschemas[i];
+        if (v->json && v->len == len && memcmp(v->text, t, len) == 0) {
+            snk->last_schema = i;
+            return v;
+        }
     }
-    snk->vschema_len = len;
-    return snk->vschema;
+    struct vschema *v = &snk->vschemas[snk->evict_next];
+    json_decref(v->json);
+    free(v->text);
+    json_error_t je;
+    v->json = json_loadb(t, len, 0, &je);
+    v->text = v->json ? malloc(len ? len : 1) : NULL;
+    if (!v->text) {
+        json_decref(v->json);
+        v->json = NULL;
+        return NULL;
+    }
+    memcpy(v->text, t, len);
+    v->len = len;
+    v->gen = ++snk->gen_next;
+    snk->last_schema = snk->evict_next;
+    snk->evict_next = (snk->evict_next + 1) % N(snk->vschemas);
+    return v;
 }
 
 /* Scanned documents for apply(): one pair per nesting level (a replay inside apply, when
@@ -1381,21 +1454,26 @@ static int apply_event(sl_sink_t *snk, const sl_event_t *ev)
     int rc = docs_for(snk, &vdoc, &kdoc);
     if (rc != SL_OK)
         return rc;
-    json_t *schema = NULL; /* own reference: a replay may replace the cached one */
+    json_t *schema = NULL; /* own reference: a replay may evict the cached one */
+    uint64_t gen = 0;
     jdbc_val_t payload = {vdoc, -1};
     size_t so, sl, po, pl;
-    if (split_envelope(ev->value, ev->value_len, snk->vschema ? snk->vschema_text : NULL,
-                       snk->vschema_len, &so, &sl, &po, &pl)) {
+    const struct vschema *last = &snk->vschemas[snk->last_schema], *vs = NULL;
+    if (split_envelope(ev->value, ev->value_len, last->json ? last->text : NULL, last->len, &so,
+                       &sl, &po, &pl)) {
         /* the usual layout: the schema text is compared, only the payload is scanned */
         if ((rc = sl_jdoc_parse(vdoc, ev->value + po, pl)) == SL_OK)
             payload.tok = 0;
-        schema = json_incref((json_t *)value_schema(snk, ev->value + so, sl));
+        vs = value_schema(snk, ev->value + so, sl);
     } else if ((rc = sl_jdoc_parse(vdoc, ev->value, ev->value_len)) == SL_OK) {
         int st = sl_jdoc_get(vdoc, 0, "schema", 6, NULL);
         payload.tok = sl_jdoc_get(vdoc, 0, "payload", 7, NULL);
         if (sl_jdoc_type(vdoc, st) == SL_JT_OBJ)
-            schema = json_incref((json_t *)value_schema(snk, vdoc->s + vdoc->t[st].start,
-                                                        vdoc->t[st].len));
+            vs = value_schema(snk, vdoc->s + vdoc->t[st].start, vdoc->t[st].len);
+    }
+    if (vs) {
+        schema = json_incref(vs->json);
+        gen = vs->gen;
     }
     sl_buf_t tname = SL_BUF_INIT;
     if (rc != SL_OK) {
@@ -1440,7 +1518,7 @@ static int apply_event(sl_sink_t *snk, const sl_event_t *ev)
             rc = SL_ERR_PROTO;
             break;
         }
-        rc = apply_row(snk, op, tname.data, fields, after, key);
+        rc = apply_row(snk, op, tname.data, fields, gen, after, key);
     }
     }
 out:
@@ -1475,8 +1553,10 @@ static void jdbc_destroy(sl_sink_t *snk)
     free(snk->offsets_name);
     free(snk->dlq_table);
     free(snk->pending);
-    free(snk->vschema_text);
-    json_decref(snk->vschema);
+    for (size_t i = 0; i < N(snk->vschemas); i++) {
+        free(snk->vschemas[i].text);
+        json_decref(snk->vschemas[i].json);
+    }
     for (size_t i = 0; i < N(snk->vdoc); i++) {
         sl_jdoc_free(&snk->vdoc[i]);
         sl_jdoc_free(&snk->kdoc[i]);

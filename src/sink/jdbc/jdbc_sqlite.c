@@ -523,6 +523,7 @@ const jdbc_target_t jdbc_target_sqlite = {
     .ddl_commits = false,         /* CREATE/ALTER TABLE are transactional */
     .truncate_sql = "DELETE FROM ",
     .max_ident_len = 0,
+    .ci_idents = true,
     .open = sq_open,
     .close = sq_close,
     .exec = sq_exec,
