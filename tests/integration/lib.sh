@@ -1055,24 +1055,26 @@ wait_events() {
     wait_for "[ -f '$file' ] && [ \"\$(jsonl_count '$file' '$expr')\" -ge $n ]" "$timeout"
 }
 
-# workload_sql FROM COUNT: SQL for COUNT transactions of 20 inserted rows each (ids FROM,
-# FROM+1, ...; table t(id int primary key, v int)); every 10th transaction also updates one
-# row and deletes another of its batch. Spread over ~4 s for 600 transactions, so that the
-# kills of the durability tests land while it runs. Pipe it into psql -f -.
+# workload_sql FROM COUNT [TABLE] [SLEEP_EVERY] [PK_CHANGE]: SQL for COUNT transactions of
+# 20 inserted rows each (ids FROM, FROM+1, ...; TABLE, default t, has id int primary key,
+# v int); every 10th transaction also updates one row and deletes another of its batch,
+# and with PK_CHANGE=1 moves a third to a negative id (a primary-key change). A 10 ms
+# sleep every SLEEP_EVERY (default 2) transactions spreads 600 transactions over ~4 s, so
+# that the kills of the durability tests land while it runs. Pipe it into psql -f -.
 workload_sql() {
-    local from=$1 count=$2 i
+    local from=$1 count=$2 table=${3:-t} every=${4:-2} pk_change=${5:-0} i
     for ((i = 0; i < count; i++)); do
         local a=$((from + i * 20))
-        echo "INSERT INTO t SELECT g, g FROM generate_series($a, $((a + 19))) g;"
+        echo "INSERT INTO $table SELECT g, g FROM generate_series($a, $((a + 19))) g;"
         if ((i % 10 == 9)); then
-            echo "BEGIN; UPDATE t SET v = v + 1 WHERE id = $a; DELETE FROM t WHERE id = $((a + 1)); COMMIT;"
+            local move=""
+            ((pk_change)) && move=" UPDATE $table SET id = -id WHERE id = $((a + 2));"
+            echo "BEGIN; UPDATE $table SET v = v + 1 WHERE id = $a; DELETE FROM $table WHERE id = $((a + 1));$move COMMIT;"
         fi
-        if ((i % 2 == 0)); then echo "SELECT pg_sleep(0.01);"; fi
+        if ((i % every == 0)); then echo "SELECT pg_sleep(0.01);"; fi
     done
 }
 
-# jsonl_loss_dups FILE LO N: "<missing> <duplicates>" among the ids LO..LO+N-1, counting
-# create and snapshot events (after.id) in the JSON Lines FILE. Durability tests.
 jsonl_loss_dups() {
     python3 - "$1" "$2" "$3" <<'PY'
 import json, sys

@@ -118,21 +118,9 @@ assert_eq 1 "$(tgt_c "SELECT count(*) FROM sluice_offsets WHERE name = 'sluice'"
 
 # --- 3. kill -9 at random moments; insert.mode=insert makes a duplicate apply fail loudly
 echo "debezium.sink.jdbc.insert.mode=insert" >>"$conf"
-workload() { # FROM COUNT: COUNT transactions of 20 rows, some updates/deletes/pk changes
-    local from=$1 count=$2 i
-    for ((i = 0; i < count; i++)); do
-        local a=$((from + i * 20))
-        echo "INSERT INTO k SELECT g, g FROM generate_series($a, $((a + 19))) g;"
-        if ((i % 10 == 9)); then
-            echo "BEGIN; UPDATE k SET v = v + 1 WHERE id = $a; DELETE FROM k WHERE id = $((a + 1));"
-            echo "UPDATE k SET id = -id WHERE id = $((a + 2)); COMMIT;"
-        fi
-        if ((i % 25 == 0)); then echo "SELECT pg_sleep(0.02);"; fi
-    done
-}
 KILLS=${SLUICE_JDBC_KILLS:-10}   # more: SLUICE_JDBC_KILLS=50
 run_sluice 1
-workload 100 $((KILLS * 150)) | PGPORT=$SRC_PORT "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -d postgres -f - >/dev/null &
+workload_sql 100 $((KILLS * 150)) k 12 1 | PGPORT=$SRC_PORT "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -d postgres -f - >/dev/null &
 WL=$!
 register_pid "$WL" -
 kills=0

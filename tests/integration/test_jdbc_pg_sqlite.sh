@@ -223,21 +223,9 @@ assert_contains "$(cat "$TEST_TMP/check.out")" "jdbc sink connects to SQLite $(s
 
 # --- 3. kill -9 at random moments; insert.mode=insert makes a duplicate apply fail loudly
 echo "debezium.sink.jdbc.insert.mode=insert" >>"$conf"
-workload() { # FROM COUNT: COUNT transactions of 20 rows, some updates/deletes/pk changes
-    local from=$1 count=$2 i
-    for ((i = 0; i < count; i++)); do
-        local a=$((from + i * 20))
-        echo "INSERT INTO k SELECT g, g FROM generate_series($a, $((a + 19))) g;"
-        if ((i % 10 == 9)); then
-            echo "BEGIN; UPDATE k SET v = v + 1 WHERE id = $a; DELETE FROM k WHERE id = $((a + 1));"
-            echo "UPDATE k SET id = -id WHERE id = $((a + 2)); COMMIT;"
-        fi
-        if ((i % 5 == 0)); then echo "SELECT pg_sleep(0.02);"; fi # ~4 s in all
-    done
-}
 KILLS=5
 run_sluice 1
-workload 100 $((KILLS * 150)) | "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -d postgres -f - >/dev/null &
+workload_sql 100 $((KILLS * 150)) k 3 1 | "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -d postgres -f - >/dev/null &
 WL=$!
 register_pid "$WL" -
 kills=0 during=0
