@@ -1108,13 +1108,17 @@ print(sum(1 for (k, op), n in first.items() if op in ("u", "d") and first.get((k
 PY
 }
 
-# kill9_restarts N RUN: kill -9 sluice ($SL) N times at random moments (0.1-0.9 s apart),
-# restarting it each time with "RUN k" (k = 1..N), which must set SL. Sets KILLS.
+# kill9_restarts N RUN [WORKLOAD_PID]: kill -9 sluice ($SL) N times at random moments
+# (0.1-0.9 s apart), restarting it each time with "RUN k" (k = 1..N), which must set SL.
+# Fails if sluice died on its own in between. Sets KILLS, and KILLS_DURING: the kills
+# that landed while WORKLOAD_PID was still running.
 kill9_restarts() {
-    local n=$1 run=$2 k
-    KILLS=0
+    local n=$1 run=$2 wl=${3:-} k
+    KILLS=0 KILLS_DURING=0
     for ((k = 1; k <= n; k++)); do
         sleep "0.$((RANDOM % 9 + 1))"
+        pid_alive "$SL" || fail "sluice (pid $SL) died on its own before kill $k"
+        [[ -z "$wl" ]] || ! pid_alive "$wl" || KILLS_DURING=$((KILLS_DURING + 1))
         kill -9 "$SL" 2>/dev/null || true
         stop_pid "$SL" - 10 || true
         KILLS=$((KILLS + 1))

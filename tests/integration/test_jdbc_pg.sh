@@ -123,20 +123,13 @@ run_sluice 1
 workload_sql 100 $((KILLS * 150)) k 12 1 | PGPORT=$SRC_PORT "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -d postgres -f - >/dev/null &
 WL=$!
 register_pid "$WL" -
-kills=0
-for ((n = 2; n < KILLS + 2; n++)); do
-    sleep "0.$((RANDOM % 9 + 1))"
-    pid_alive "$SL" || fail "sluice died on its own: $(tail -5 "$TEST_TMP/sluice$((n - 1)).err")"
-    kill -9 "$SL" 2>/dev/null || true
-    stop_pid "$SL" - 10 || true
-    kills=$((kills + 1))
-    run_sluice "$n"
-done
+restart_sluice() { run_sluice $(($1 + 1)); } # sluice2.. (sluice1 runs the workload's start)
+kill9_restarts "$KILLS" restart_sluice "$WL"
 wait "$WL" || fail "workload failed"
 unregister_pid "$WL"
-wait_for "same k id" 90 || fail "after $kills kills the target differs: $(checksum "$SRC_PORT" k id) vs $(checksum "$TGT_PORT" k id); $(tail -5 "$TEST_TMP/sluice$((KILLS + 1)).err")"
+wait_for "same k id" 90 || fail "after $KILLS kills the target differs: $(checksum "$SRC_PORT" k id) vs $(checksum "$TGT_PORT" k id); $(tail -5 "$TEST_TMP/sluice$((KILLS + 1)).err")"
 pid_alive "$SL" || fail "sluice stopped (a change applied twice?): $(tail -5 "$TEST_TMP/sluice$((KILLS + 1)).err")"
-t_ok "kill -9 x$kills during $((KILLS * 150)) transactions: target equals source ($(checksum "$TGT_PORT" k id))"
+t_ok "kill -9 x$KILLS during $((KILLS * 150)) transactions: target equals source ($(checksum "$TGT_PORT" k id))"
 assert_eq 0 "$(cat "$TEST_TMP"/sluice*.err | grep -c 'duplicate key' || true)" "no change applied twice"
 assert_eq 1 "$(tgt_c "SELECT count(*) FROM sluice_offsets")" "one sluice_offsets row"
 # the stored position is the last one: a graceful stop and restart applies nothing again

@@ -229,21 +229,14 @@ run_sluice 1
 workload_sql 100 $((KILLS * 120)) k 10 1 | "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -d postgres -f - >/dev/null &
 WL=$!
 register_pid "$WL" -
-kills=0
-for ((n = 2; n < KILLS + 2; n++)); do
-    sleep "0.$((RANDOM % 9 + 1))"
-    pid_alive "$SL" || fail "sluice died on its own: $(tail -5 "$TEST_TMP/sluice$((n - 1)).err")"
-    kill -9 "$SL" 2>/dev/null || true
-    stop_pid "$SL" - 10 || true
-    kills=$((kills + 1))
-    run_sluice "$n"
-done
+restart_sluice() { run_sluice $(($1 + 1)); } # sluice2.. (sluice1 runs the workload's start)
+kill9_restarts "$KILLS" restart_sluice "$WL"
 wait "$WL" || fail "workload failed"
 unregister_pid "$WL"
 last=$TEST_TMP/sluice$((KILLS + 1)).err
-wait_for "same k" 60 || fail "after $kills kills the target differs: $(show k); $(tail -5 "$last")"
+wait_for "same k" 60 || fail "after $KILLS kills the target differs: $(show k); $(tail -5 "$last")"
 pid_alive "$SL" || fail "sluice stopped (a change applied twice?): $(tail -5 "$last")"
-t_ok "kill -9 x$kills during $((KILLS * 120)) transactions: target equals source ($(tgt_c 'SELECT COUNT(*) FROM k') rows)"
+t_ok "kill -9 x$KILLS during $((KILLS * 120)) transactions: target equals source ($(tgt_c 'SELECT COUNT(*) FROM k') rows)"
 assert_eq 0 "$(cat "$TEST_TMP"/sluice*.err | grep -c 'Duplicate entry' || true)" "no change applied twice"
 assert_eq 1 "$(tgt_c "SELECT COUNT(*) FROM sluice_offsets")" "one sluice_offsets row"
 kill -TERM "$SL"

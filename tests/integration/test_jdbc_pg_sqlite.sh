@@ -228,22 +228,14 @@ run_sluice 1
 workload_sql 100 $((KILLS * 150)) k 3 1 | "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -d postgres -f - >/dev/null &
 WL=$!
 register_pid "$WL" -
-kills=0 during=0
-for ((n = 2; n < KILLS + 2; n++)); do
-    sleep "0.$((RANDOM % 9 + 1))"
-    pid_alive "$SL" || fail "sluice died on its own: $(tail -5 "$TEST_TMP/sluice$((n - 1)).err")"
-    ! pid_alive "$WL" || during=$((during + 1))
-    kill -9 "$SL" 2>/dev/null || true
-    stop_pid "$SL" - 10 || true
-    kills=$((kills + 1))
-    run_sluice "$n"
-done
+restart_sluice() { run_sluice $(($1 + 1)); } # sluice2.. (sluice1 runs the workload's start)
+kill9_restarts "$KILLS" restart_sluice "$WL"
 wait "$WL" || fail "workload failed"
 unregister_pid "$WL"
-wait_for 'same k "${K_COLS[@]}"' 90 || fail "after $kills kills the target differs: $(differs k "${K_COLS[@]}"); $(tail -5 "$TEST_TMP/sluice$((KILLS + 1)).err")"
+wait_for 'same k "${K_COLS[@]}"' 90 || fail "after $KILLS kills the target differs: $(differs k "${K_COLS[@]}"); $(tail -5 "$TEST_TMP/sluice$((KILLS + 1)).err")"
 pid_alive "$SL" || fail "sluice stopped (a change applied twice?): $(tail -5 "$TEST_TMP/sluice$((KILLS + 1)).err")"
-[[ $during -gt 0 ]] || fail "no kill landed while the workload ran"
-t_ok "kill -9 x$kills ($during while the workload ran) during $((KILLS * 150)) transactions: target equals source ($(digest sl k "${K_COLS[@]}"))"
+[[ $KILLS_DURING -gt 0 ]] || fail "no kill landed while the workload ran"
+t_ok "kill -9 x$KILLS ($KILLS_DURING while the workload ran) during $((KILLS * 150)) transactions: target equals source ($(digest sl k "${K_COLS[@]}"))"
 assert_eq 0 "$(cat "$TEST_TMP"/sluice*.err | grep -c 'UNIQUE constraint failed' || true)" "no change applied twice"
 assert_eq 1 "$(tgt_q "SELECT count(*) FROM sluice_offsets")" "one sluice_offsets row"
 assert_eq ok "$(tgt_q "PRAGMA integrity_check")" "the SQLite file is intact after the kills"

@@ -49,7 +49,6 @@ typedef struct pg_conn {
     /* text parameters for libpq (NUL-terminated copies where the sink's are not) */
     const char **vals;
     size_t cap_vals;
-    sl_buf_t tmp;
     bool lost; /* the last error said the session is over */
 } pg_conn_t;
 
@@ -406,7 +405,6 @@ static void pg_close(jdbc_conn_t *c)
     stmts_forget(snk);
     free(snk->stmts);
     free(snk->vals);
-    sl_buf_free(&snk->tmp);
     free(snk);
 }
 
@@ -498,20 +496,10 @@ static int pg_columns(jdbc_conn_t *c, const char *name, bool *exists,
                       int (*add)(void *opaque, const char *col), void *opaque)
 {
     pg_conn_t *snk = (pg_conn_t *)c;
-    sl_buf_reset(&snk->tmp);
-    sl_buf_addc(&snk->tmp, '"');
-    for (const char *s = name; *s; s++) {
-        if (*s == '"')
-            sl_buf_addc(&snk->tmp, '"');
-        sl_buf_addc(&snk->tmp, *s);
-    }
-    sl_buf_addc(&snk->tmp, '"');
-    if (!sl_buf_ok(&snk->tmp))
-        return SL_ERR_NOMEM;
-    const char *v[1] = {snk->tmp.data};
+    const char *v[1] = {name}; /* quoted by the server (quote_ident), as the sink quotes it */
     PGresult *r = NULL;
     int rc = exec_cmd(snk, "could not read the target table's columns",
-                      "SELECT c.oid IS NOT NULL, a.attname FROM (SELECT to_regclass($1) AS oid) c "
+                      "SELECT c.oid IS NOT NULL, a.attname FROM (SELECT to_regclass(quote_ident($1)) AS oid) c "
                       "LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT "
                       "a.attisdropped ORDER BY a.attnum",
                       1, v, &r);

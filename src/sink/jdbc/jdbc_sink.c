@@ -9,10 +9,11 @@
  * types from the schema of `after` (jdbc_types.c). The first event after a commit
  * opens a target transaction; every event becomes one statement (INSERT, upsert,
  * UPDATE, DELETE, TRUNCATE) sent as it is submitted, values always bound as parameters,
- * identifiers always quoted. The target may queue statements and read their results
- * back only at commit (PostgreSQL's pipeline). The value's Connect schema is parsed once
- * and reused while the next event carries the same schema text; only the payload is
- * parsed per event. The pipeline's flush_offset() then stores the source position in
+ * identifiers always quoted; runs of inserts of one statement shape are sent together as
+ * multi-row INSERTs (rows_add/rows_flush). The target may queue statements and read their
+ * results back only at commit (PostgreSQL's pipeline). Connect schemas are parsed once
+ * per schema text (a small cache); the payload and key of each event are read with the
+ * allocation-free token scanner (core/jscan.h). The pipeline's flush_offset() then stores the source position in
  * sluice_offsets and commits, in the same transaction; only after the COMMIT succeeded
  * is every event of it reported delivered. offset_load() reads that row back at start,
  * so the source resumes right after the last committed event.
