@@ -5,7 +5,8 @@
  * binlog_row_metadata=FULL recommended), the privileges the user needs (REPLICATION
  * SLAVE to read the binlog, REPLICATION CLIENT / BINLOG MONITOR for SHOW MASTER
  * STATUS, SELECT for the snapshot, RELOAD on MySQL), and whether the configured
- * database.server.id clashes with the server's own id or a registered replica's.
+ * database.server.id clashes with the server's own id or a registered replica's, and
+ * whether the connection is encrypted (TLS version and cipher, my_tls.c).
  */
 #define _GNU_SOURCE /* strcasestr */
 #include <inttypes.h>
@@ -54,7 +55,7 @@ int my_check(const sl_conf_t *conf, FILE *f)
 {
     char e[1024], v[256];
     int bad = 0;
-    MYSQL *c = my_connect(conf, e, sizeof e);
+    MYSQL *c = my_connect(conf, NULL, e, sizeof e);
     if (!c)
         return line(f, "FAIL", "%s", e);
     const char *user = sl_conf_str(conf, "debezium.source.database.user");
@@ -62,6 +63,12 @@ int my_check(const sl_conf_t *conf, FILE *f)
     bad += line(f, "ok", "connected to %s %s at %s:%lld as %s", mariadb ? "MariaDB" : "MySQL",
                 mysql_get_server_info(c), sl_conf_str(conf, "debezium.source.database.hostname"),
                 (long long)sl_conf_int(conf, "debezium.source.database.port"), user);
+    /* plain text is only possible here when the mode allows it (my_tls_enforce) */
+    char tls[256];
+    bool encrypted = my_tls_describe(c, conf, tls, sizeof tls);
+    bad += line(f, encrypted || my_tls_mode(conf) == MY_SSL_DISABLED ? "ok" : "warn",
+                "connection %s%s", tls,
+                encrypted ? "" : "; set ssl.mode=verify_identity with TLS on the server to encrypt");
     if (one(c, "SELECT @@log_bin", v, sizeof v))
         bad += line(f, !strcmp(v, "1") ? "ok" : "FAIL", "log_bin is %s%s",
                     !strcmp(v, "1") ? "ON" : "OFF",

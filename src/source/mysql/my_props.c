@@ -18,6 +18,33 @@ static const sl_prop_def_t my_defs[] = {
      "`sluice check` names any privilege missing."},
     {K("database.password"), SL_PT_STRING, NULL, NULL, 0, 0, SL_PF_SECRET,
      "Password (never logged). Prefer the DEBEZIUM_SOURCE_DATABASE_PASSWORD environment variable."},
+    {K("database.ssl.mode"), SL_PT_ENUM, "preferred",
+     "disabled|preferred|required|verify_ca|verify_identity", 0, 0, 0,
+     "TLS for every connection (queries, snapshot, binlog, `sluice check`): disabled never "
+     "encrypts; preferred encrypts when the server offers TLS; required always encrypts, "
+     "without checking the server's certificate; verify_ca also checks that sluice.mysql.ssl.ca "
+     "signed it; verify_identity also checks that it names database.hostname (use this one "
+     "across untrusted networks). required and verify_ca notice a server without TLS only "
+     "after logging in (libmariadb 3.3) and then stop; verify_identity stops before."},
+    {"sluice.mysql.ssl.ca", SL_PT_STRING, NULL, NULL, 0, 0, 0,
+     "CA certificate file (PEM) that signed the server's certificate; needed by verify_ca "
+     "(verify_identity uses the system's CAs without it). Set with preferred or required, it "
+     "makes them check the CA too. Not allowed with ssl.mode=disabled."},
+    {"sluice.mysql.ssl.cert", SL_PT_STRING, NULL, NULL, 0, 0, 0,
+     "Client certificate file (PEM), for accounts created with REQUIRE X509 (or SUBJECT/ISSUER); "
+     "set with sluice.mysql.ssl.key."},
+    {"sluice.mysql.ssl.key", SL_PT_STRING, NULL, NULL, 0, 0, 0,
+     "Private key (PEM, not encrypted) of sluice.mysql.ssl.cert."},
+    {K("database.ssl.truststore"), SL_PT_STRING, NULL, NULL, 0, 0, 0,
+     "Java truststore: not supported (a configuration error); export the CA certificate as PEM "
+     "(keytool -exportcert -rfc) and set sluice.mysql.ssl.ca."},
+    {K("database.ssl.truststore.password"), SL_PT_STRING, NULL, NULL, 0, 0, SL_PF_SECRET,
+     "Not supported: see database.ssl.truststore."},
+    {K("database.ssl.keystore"), SL_PT_STRING, NULL, NULL, 0, 0, 0,
+     "Java keystore: not supported (a configuration error); convert the client certificate and "
+     "key to PEM files and set sluice.mysql.ssl.cert and sluice.mysql.ssl.key."},
+    {K("database.ssl.keystore.password"), SL_PT_STRING, NULL, NULL, 0, 0, SL_PF_SECRET,
+     "Not supported: see database.ssl.keystore."},
     {K("database.server.id"), SL_PT_INT, NULL, NULL, 1, UINT32_MAX, SL_PF_REQUIRED,
      "Replica id sluice presents to the server: unique among the server's replicas and "
      "other binlog readers (a duplicate disconnects the other reader)."},

@@ -8,7 +8,8 @@
  * reads events until stopped. TABLE_MAP and rows events are decoded by this
  * project's own parsers (mybinlog.c, mytypes.c); libmariadb only frames events and
  * parses the simple ones. The server sends a heartbeat every second while idle, so
- * the blocking read returns often enough to notice stop().
+ * the blocking read returns often enough to notice stop(). Both connections (and
+ * `sluice check`'s) are opened by my_connect() with the same TLS settings (my_tls.c).
  *
  * Transactions. MariaDB starts each transaction with a GTID event (MySQL without
  * GTIDs with a BEGIN query) and ends it with an XID event (a COMMIT query for
@@ -114,11 +115,13 @@ void my_file_name(const sl_source_t *src, uint32_t seq, char *out, size_t size)
     snprintf(out, size, "%s.%06" PRIu32, src->binlog_base, seq);
 }
 
-MYSQL *my_connect(const sl_conf_t *conf, char *errstr, size_t errstr_size)
+MYSQL *my_connect(const sl_conf_t *conf, const char *what, char *errstr, size_t errstr_size)
 {
     MYSQL *m = mysql_init(NULL);
-    if (!m) {
+    if (!m || my_tls_options(m, conf) != SL_OK) {
         snprintf(errstr, errstr_size, "out of memory");
+        if (m)
+            mysql_close(m);
         return NULL;
     }
     const char *host = sl_conf_str(conf, "debezium.source.database.hostname");
@@ -134,10 +137,20 @@ MYSQL *my_connect(const sl_conf_t *conf, char *errstr, size_t errstr_size)
     const char *pw = sl_conf_str(conf, "debezium.source.database.password");
     if (!mysql_real_connect(m, host, user, pw, NULL, port, NULL, 0)) {
         /* mysql_error never contains the password */
-        snprintf(errstr, errstr_size, "cannot connect to MySQL/MariaDB at %s:%u as %s: %s", host,
-                 port, user, mysql_error(m));
+        char hint[512];
+        snprintf(errstr, errstr_size, "cannot connect to MySQL/MariaDB at %s:%u as %s: %s%s", host,
+                 port, user, mysql_error(m), my_tls_hint(m, conf, hint, sizeof hint));
         mysql_close(m);
         return NULL;
+    }
+    if (my_tls_enforce(m, conf, errstr, errstr_size) != SL_OK) { /* before any query */
+        mysql_close(m);
+        return NULL;
+    }
+    if (what) {
+        char tls[256];
+        my_tls_describe(m, conf, tls, sizeof tls);
+        sl_info("mysql: %s connection to %s:%u %s", what, host, port, tls);
     }
     if (mysql_query(m, "SET time_zone = '+00:00', SESSION sql_mode = ''") != 0) {
         snprintf(errstr, errstr_size, "session setup failed on %s:%u: %s", host, port,
@@ -705,7 +718,7 @@ static int fetch_error(sl_source_t *src)
 static int open_binlog(sl_source_t *src, const char *file, uint32_t pos, const char *gtids)
 {
     char e[1024];
-    if (!(src->bconn = my_connect(src->conf, e, sizeof e))) {
+    if (!(src->bconn = my_connect(src->conf, "binlog", e, sizeof e))) {
         my_fail(src, "%s", e);
         return SL_ERR_CONN;
     }
@@ -940,7 +953,7 @@ static int resume(sl_source_t *src)
 static int connect_and_run(sl_source_t *src)
 {
     char e[1024];
-    if (!(src->conn = my_connect(src->conf, e, sizeof e))) {
+    if (!(src->conn = my_connect(src->conf, "query", e, sizeof e))) {
         my_fail(src, "%s", e);
         return SL_ERR_CONN;
     }
@@ -1097,6 +1110,12 @@ static int my_ack(sl_source_t *src, const sl_pos_t *pos) { return SL_OK; }
 
 static const char *my_last_error(const sl_source_t *src) { return src->err; }
 
+/* Combinations the property table cannot express: the TLS keys (my_tls.c). */
+static int my_validate(const sl_conf_t *conf, char *errstr, size_t errstr_size)
+{
+    return my_tls_validate(conf, errstr, errstr_size);
+}
+
 static void my_destroy(sl_source_t *src)
 {
     if (!src)
@@ -1126,7 +1145,7 @@ const sl_source_ops_t sl_source_mysql = {
     .classes = my_classes,
     .props = &sl_my_props,
     .create = my_create,
-    .validate = NULL,
+    .validate = my_validate,
     .check = my_check,
     .run = my_run,
     .stop = my_stop,

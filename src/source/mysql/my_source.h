@@ -9,6 +9,7 @@
  *   my_check.c     `sluice check` for MySQL/MariaDB
  *   my_offsets.c   the offset record; the GTID state at each durable position
  *   my_props.c     the property table
+ *   my_tls.c       TLS: ssl.mode and PEM files for every connection, their validation
  *   mybinlog.c     TABLE_MAP / rows event bodies; mytypes.c value converters
  *
  * Positions (DESIGN.md §1). A binlog coordinate (file, offset) is packed into 64 bits
@@ -219,7 +220,9 @@ struct sl_source {
 void my_fail(sl_source_t *src, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int my_query(sl_source_t *src, MYSQL *c, const char *sql);
 MYSQL_RES *my_query_result(sl_source_t *src, MYSQL *c, const char *sql);
-MYSQL *my_connect(const sl_conf_t *conf, char *errstr, size_t errstr_size);
+/* Opens a connection with the configured TLS settings (my_tls.c). `what` ("query",
+ * "binlog") names it in the info line that says whether it is encrypted; NULL: no line. */
+MYSQL *my_connect(const sl_conf_t *conf, const char *what, char *errstr, size_t errstr_size);
 int my_emit(sl_source_t *src, sl_event_t *ev);
 int64_t my_mono_ms(void);
 uint32_t my_file_seq(const char *file, char *base, size_t base_size);
@@ -291,6 +294,23 @@ void my_encode_key(const my_table_t *t, const char *row, const my_span_t *spans,
 
 /* my_snapshot.c */
 int my_snapshot(sl_source_t *src);
+
+/* my_tls.c: debezium.source.database.ssl.mode, in its table's order */
+enum { MY_SSL_DISABLED, MY_SSL_PREFERRED, MY_SSL_REQUIRED, MY_SSL_VERIFY_CA,
+       MY_SSL_VERIFY_IDENTITY };
+int my_tls_mode(const sl_conf_t *conf);
+/* Contradictory or unusable TLS keys: SL_ERR_CONFIG with a one-line message. */
+int my_tls_validate(const sl_conf_t *conf, char *errstr, size_t errstr_size);
+/* Before mysql_real_connect: sets the TLS options. SL_ERR_NOMEM if libmariadb fails. */
+int my_tls_options(MYSQL *m, const sl_conf_t *conf);
+/* After connecting: SL_ERR_CONN (message in errstr) when the mode needs TLS and the
+ * connection has none -- the caller closes it before sending anything. */
+int my_tls_enforce(MYSQL *m, const sl_conf_t *conf, char *errstr, size_t errstr_size);
+/* "encrypted with TLSv1.3, cipher ... (...ssl.mode=...)" or "not encrypted ..."; true
+ * when encrypted. */
+bool my_tls_describe(MYSQL *m, const sl_conf_t *conf, char *buf, size_t size);
+/* What to do about a failed connect, when TLS may be why (" (...)"), else "". */
+const char *my_tls_hint(MYSQL *m, const sl_conf_t *conf, char *buf, size_t size);
 
 /* my_check.c */
 int my_check(const sl_conf_t *conf, FILE *report);
