@@ -90,7 +90,7 @@ typedef struct jdbc_target {
     const char *table_options;  /* appended to CREATE TABLE (NULL: none) */
 
     /* Parses `url` (with the user/password given apart, NULL when not set) and connects.
-     * Errors go to errstr as one line starting with "jdbc sink: ". */
+     * Errors go to errstr as one line (the sink puts "jdbc sink: " before it). */
     int (*open)(jdbc_conn_t **out, const char *url, const char *user, const char *password,
                 char *errstr, size_t errstr_size);
     void (*close)(jdbc_conn_t *c);

@@ -461,7 +461,7 @@ static int parse_url(my_conn_t *c, const char *url, char *errstr, size_t errstr_
     char *rest = after ? strdup(after) : NULL;
     if (!rest) {
         snprintf(errstr, errstr_size,
-                 after ? "jdbc sink: out of memory"
+                 after ? "out of memory"
                        : "debezium.sink.jdbc.connection.url: expected "
                          "jdbc:mariadb://host[:port]/database");
         return after ? SL_ERR_NOMEM : SL_ERR_CONFIG;
@@ -562,7 +562,7 @@ static int parse_url(my_conn_t *c, const char *url, char *errstr, size_t errstr_
 static int conn_open(my_conn_t *c, char *errstr, size_t errstr_size)
 {
     if (!(c->m = mysql_init(NULL))) {
-        snprintf(errstr, errstr_size, "jdbc sink: out of memory");
+        snprintf(errstr, errstr_size, "out of memory");
         return SL_ERR_NOMEM;
     }
     my_bool no = 0;
@@ -578,7 +578,7 @@ static int conn_open(my_conn_t *c, char *errstr, size_t errstr_size)
         bad |= mysql_optionsv(c->m, MYSQL_OPT_WRITE_TIMEOUT, &c->socket_timeout_s);
     }
     if (bad) {
-        snprintf(errstr, errstr_size, "jdbc sink: could not set the client options");
+        snprintf(errstr, errstr_size, "could not set the client options");
         return SL_ERR_NOMEM;
     }
     if (!mysql_real_connect(c->m, c->host, c->user, c->password, c->db, c->port, NULL, 0)) {
@@ -586,12 +586,12 @@ static int conn_open(my_conn_t *c, char *errstr, size_t errstr_size)
         snprintf(m, sizeof m, "%s", mysql_error(c->m));
         jdbc_one_line(m);
         snprintf(errstr, errstr_size,
-                 "jdbc sink: could not connect to the target: %s:%u as %s: %s (MariaDB error %u)",
+                 "could not connect to the target: %s:%u as %s: %s (MariaDB error %u)",
                  c->host, c->port, c->user ? c->user : "(no user)", m, mysql_errno(c->m));
         return mysql_errno(c->m) == CR_OUT_OF_MEMORY ? SL_ERR_NOMEM : SL_ERR_CONN;
     }
     if (run_query(c, "session setup failed", SESSION_SETUP) != SL_OK) {
-        snprintf(errstr, errstr_size, "jdbc sink: could not connect to the target: %s",
+        snprintf(errstr, errstr_size, "could not connect to the target: %s",
                  c->base.err);
         return SL_ERR_CONN;
     }
@@ -624,7 +624,7 @@ static int my_open(jdbc_conn_t **out, const char *url, const char *user, const c
     errstr[0] = 0;
     my_conn_t *c = calloc(1, sizeof *c);
     if (!c) {
-        snprintf(errstr, errstr_size, "jdbc sink: out of memory");
+        snprintf(errstr, errstr_size, "out of memory");
         return SL_ERR_NOMEM;
     }
     c->base.target = &jdbc_target_my;
@@ -634,7 +634,7 @@ static int my_open(jdbc_conn_t **out, const char *url, const char *user, const c
     if (rc == SL_OK && password)
         rc = set_str(&c->password, password, strlen(password));
     if (rc != SL_OK && !*errstr)
-        snprintf(errstr, errstr_size, "jdbc sink: %s", sl_err_str(rc));
+        snprintf(errstr, errstr_size, "%s", sl_err_str(rc));
     if (rc == SL_OK)
         rc = conn_open(c, errstr, errstr_size);
     if (rc != SL_OK) {

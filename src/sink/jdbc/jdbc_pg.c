@@ -383,7 +383,7 @@ static int conn_open(pg_conn_t *snk, char *errstr, size_t errstr_size)
         while (l && (m[l - 1] == '\n' || m[l - 1] == ' '))
             m[--l] = 0;
         jdbc_one_line(m);
-        snprintf(errstr, errstr_size, "jdbc sink: could not connect to the target: %s", m);
+        snprintf(errstr, errstr_size, "could not connect to the target: %s", m);
         return SL_ERR_CONN;
     }
     return SL_OK;
@@ -424,7 +424,7 @@ static int pg_open(jdbc_conn_t **out, const char *url, const char *user, const c
     if (rc == SL_OK)
         rc = kw_add(snk, "application_name", "sluice", 6);
     if (rc != SL_OK && !*errstr)
-        snprintf(errstr, errstr_size, "jdbc sink: %s", sl_err_str(rc));
+        snprintf(errstr, errstr_size, "%s", sl_err_str(rc));
     if (rc == SL_OK)
         rc = conn_open(snk, errstr, errstr_size);
     if (rc != SL_OK) {

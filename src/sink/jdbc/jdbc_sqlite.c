@@ -272,7 +272,7 @@ static int parse_url(const char *url, char **path, char *errstr, size_t errstr_s
             size_t alen = slash ? (size_t)(slash - s - 2) : strlen(s + 2);
             if (!slash || (alen && !(alen == 9 && strncasecmp(s + 2, "localhost", 9) == 0))) {
                 snprintf(errstr, errstr_size,
-                         "jdbc sink: debezium.sink.jdbc.connection.url: a file: URL names a local file "
+                         "debezium.sink.jdbc.connection.url: a file: URL names a local file "
                          "(file:/path or file:///path)");
                 free(p);
                 return SL_ERR_CONFIG;
@@ -283,7 +283,7 @@ static int parse_url(const char *url, char **path, char *errstr, size_t errstr_s
     }
     if (!*s) {
         snprintf(errstr, errstr_size,
-                 "jdbc sink: debezium.sink.jdbc.connection.url: no database file after jdbc:sqlite: "
+                 "debezium.sink.jdbc.connection.url: no database file after jdbc:sqlite: "
                  "(jdbc:sqlite:/path/file.db)");
         free(p);
         return SL_ERR_CONFIG;
@@ -331,7 +331,7 @@ static int open_pragma(sqlite_conn_t *snk, const char *sql, const char *expect, 
         char m[512];
         snprintf(m, sizeof m, "%s", sqlite3_errmsg(snk->db));
         jdbc_one_line(m);
-        snprintf(errstr, errstr_size, "jdbc sink: could not open the target database %s: %s",
+        snprintf(errstr, errstr_size, "could not open the target database %s: %s",
                  snk->path, m);
     }
     sqlite3_finalize(st);
@@ -339,7 +339,7 @@ static int open_pragma(sqlite_conn_t *snk, const char *sql, const char *expect, 
         return SL_ERR_CONN;
     if (expect && strcasecmp(got, expect) != 0) {
         snprintf(errstr, errstr_size,
-                 "jdbc sink: could not open the target database %s: journal_mode is '%s', not "
+                 "could not open the target database %s: journal_mode is '%s', not "
                  "%s (a file system without shared memory?)",
                  snk->path, got, expect);
         return SL_ERR_CONN;
@@ -353,7 +353,7 @@ static int sq_open(jdbc_conn_t **out, const char *url, const char *user, const c
     errstr[0] = 0;
     sqlite_conn_t *snk = calloc(1, sizeof *snk);
     if (!snk) {
-        snprintf(errstr, errstr_size, "jdbc sink: out of memory");
+        snprintf(errstr, errstr_size, "out of memory");
         return SL_ERR_NOMEM;
     }
     snk->base.target = &jdbc_target_sqlite;
@@ -362,7 +362,7 @@ static int sq_open(jdbc_conn_t **out, const char *url, const char *user, const c
         rc = SL_ERR_NOMEM;
     if (rc != SL_OK) {
         if (!*errstr)
-            snprintf(errstr, errstr_size, "jdbc sink: %s", sl_err_str(rc));
+            snprintf(errstr, errstr_size, "%s", sl_err_str(rc));
         sq_close(&snk->base);
         return rc;
     }
@@ -374,7 +374,7 @@ static int sq_open(jdbc_conn_t **out, const char *url, const char *user, const c
         char m[512];
         snprintf(m, sizeof m, "%s", snk->db ? sqlite3_errmsg(snk->db) : sqlite3_errstr(s));
         jdbc_one_line(m);
-        snprintf(errstr, errstr_size, "jdbc sink: could not open the target database %s: %s",
+        snprintf(errstr, errstr_size, "could not open the target database %s: %s",
                  snk->path, m);
         sq_close(&snk->base);
         return s == SQLITE_NOMEM ? SL_ERR_NOMEM : SL_ERR_CONN;
