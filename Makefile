@@ -5,6 +5,7 @@
 #   make demo        live change stream from a throwaway PostgreSQL to your terminal
 #   make test-asan   the suite under AddressSanitizer + UBSan (build-asan/)
 #   make fuzz        each libFuzzer target for FUZZ_SECONDS (build-fuzz/, clang)
+#   make soak        the reliability scenarios, long; writes RELIABILITY.md
 #   make bench       bench/run.sh
 #   make config-doc  regenerate CONFIGURATION.md from the code's property tables
 #   make deps | build | clean
@@ -18,7 +19,7 @@ CTEST        ?= ctest
 
 # Targets run their prerequisites in the order written, even under make -j.
 .NOTPARALLEL:
-.PHONY: all build deps test test-unit demo test-asan fuzz bench config-doc clean
+.PHONY: all build deps test test-unit demo test-asan fuzz soak bench config-doc clean
 
 all: build
 
@@ -31,6 +32,9 @@ build:
 
 test: deps build
 	$(CTEST) --test-dir build --output-on-failure $(CTEST_ARGS)
+
+soak: deps build
+	bash tests/reliability/soak.sh
 
 test-unit: deps build
 	$(CTEST) --test-dir build --output-on-failure -L unit $(CTEST_ARGS)

@@ -170,6 +170,7 @@ static int cmd_run(const char *path)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN); /* past a file size limit, write() fails with EFBIG instead */
 
     sl_info("sluice %s starting: source %s, sink %s", SLUICE_VERSION, sops->name, kops->name);
     char err[2048] = "";

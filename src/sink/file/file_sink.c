@@ -16,6 +16,13 @@
  *     (a write cut short by a crash or a full disk) are truncated away.
  *  3. Rotation (debezium.sink.file.rotate.bytes) happens only right after a
  *     successful flush, so a rotated file holds only whole, durable lines.
+ *  4. A full disk (ENOSPC, EDQUOT, or EFBIG under a file size limit) is an outage, not
+ *     an error: the bytes written of the failed buffer are truncated away (the file ends
+ *     at its last whole line again), the buffer is kept, and flush retries (1 s doubling
+ *     to 30 s, for as long as it takes) until the write fits or sluice is asked to stop.
+ *     Meanwhile no event is reported, so the position stays and the source waits behind
+ *     the full queue. Any other write error, and every fsync error (after which the page
+ *     cache's state is unknown), stops the sink for good.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +33,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/backoff.h"
 #include "core/fsutil.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -40,6 +48,8 @@ struct sl_sink {
     bool is_stdout;
     bool do_fsync;
     bool failed; /* a write failed: the buffer's state is unknown, never retry it */
+    bool full;   /* the last write found the disk full (invariant 4) */
+    sl_backoff_t full_retry;
     char *path;
     int64_t rotate_bytes;
     int64_t file_size;
@@ -167,6 +177,8 @@ static int stdout_create(sl_sink_t **out, const sl_conf_t *conf, const sl_sink_e
     return rc;
 }
 
+static bool disk_full(int err) { return err == ENOSPC || err == EDQUOT || err == EFBIG; }
+
 static int write_buffer(sl_sink_t *snk)
 {
     if (snk->failed)
@@ -174,14 +186,39 @@ static int write_buffer(sl_sink_t *snk)
     if (snk->buf.len == 0)
         return SL_OK;
     if (sl_write_all(snk->fd, snk->buf.data, snk->buf.len) != 0) {
-        snk->failed = true;
+        int err = errno;
         snprintf(snk->err, sizeof snk->err, "could not write to %s: %s",
-                 snk->is_stdout ? "standard output" : snk->path, strerror(errno));
+                 snk->is_stdout ? "standard output" : snk->path, strerror(err));
+        /* invariant 4: cut the partial write so the file ends at a whole line again */
+        snk->full = !snk->is_stdout && disk_full(err) && ftruncate(snk->fd, snk->file_size) == 0 &&
+                    lseek(snk->fd, 0, SEEK_END) == snk->file_size;
+        snk->failed = !snk->full;
         return SL_ERR_IO;
     }
     snk->file_size += (int64_t)snk->buf.len;
+    snk->full = false;
     sl_buf_reset(&snk->buf);
     return SL_OK;
+}
+
+/* Writes the buffer, waiting for space while the disk is full (invariant 4). */
+static int write_waiting(sl_sink_t *snk)
+{
+    bool waited = false;
+    int rc;
+    while ((rc = write_buffer(snk)) != SL_OK && snk->full) {
+        if (!waited)
+            sl_backoff_set(&snk->full_retry, 1000, 30000, -1);
+        (void)sl_backoff_failed(&snk->full_retry, false);
+        sl_warn("file sink: %s; %zu bytes wait, retrying in %lld ms", snk->err, snk->buf.len,
+                (long long)snk->full_retry.delay_ms);
+        waited = true;
+        if (!sl_backoff_wait_sig(&snk->full_retry, snk->env.stop))
+            return SL_ERR_IO; /* stopping: nothing reported, the position stays */
+    }
+    if (rc == SL_OK && waited)
+        sl_info("file sink: %s has room again; writing resumed", snk->path);
+    return rc;
 }
 
 static int file_submit(sl_sink_t *snk, sl_event_t *ev)
@@ -215,14 +252,14 @@ static int file_submit(sl_sink_t *snk, sl_event_t *ev)
         return SL_ERR_NOMEM;
     }
     snk->pending[snk->npending++] = ev;
-    if (b->len >= WRITE_THRESHOLD)
+    if (b->len >= WRITE_THRESHOLD && !snk->full)
         (void)write_buffer(snk); /* an error is kept in snk->err and resurfaces in flush */
     return SL_OK;
 }
 
 static int file_flush(sl_sink_t *snk)
 {
-    int rc = write_buffer(snk);
+    int rc = write_waiting(snk);
     if (rc != SL_OK)
         return rc;
     if (!snk->is_stdout && snk->do_fsync && fsync(snk->fd) != 0) {
