@@ -46,7 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/select.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -681,13 +681,15 @@ static int emit_heartbeat(sl_source_t *src)
  * arrived into libpq's buffer. SL_ERR_CONN when the connection is gone. */
 static int wait_input(sl_source_t *src, int timeout_ms)
 {
-    int fd = PQsocket(src->repl);
-    fd_set rfds;
-    FD_ZERO(&rfds);
-    FD_SET(fd, &rfds);
-    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-    if (select(fd + 1, &rfds, NULL, NULL, &tv) < 0 && errno != EINTR) {
-        pg_set_error(src, "select failed: %s", strerror(errno));
+    /* PQsocket is -1 once libpq has dropped a broken connection (a reset peer): that is a
+     * lost connection, never an fd to wait on. poll, not select: no FD_SETSIZE limit. */
+    struct pollfd p = {.fd = PQsocket(src->repl), .events = POLLIN};
+    if (p.fd < 0) {
+        pg_set_error(src, "replication connection lost: %s", pg_conn_error(src->repl));
+        return SL_ERR_CONN;
+    }
+    if (poll(&p, 1, timeout_ms) < 0 && errno != EINTR) {
+        pg_set_error(src, "poll failed: %s", strerror(errno));
         return SL_ERR_CONN;
     }
     if (!PQconsumeInput(src->repl)) {
@@ -826,7 +828,7 @@ static int stream(sl_source_t *src, uint64_t start_lsn)
         /* Fast path. Status updates and heartbeats need the clock and a lock: look at them
          * every 64 messages and whenever the socket runs dry, not for every message. When
          * libpq's buffer is empty, first try a non-blocking read: on a busy stream the
-         * kernel already holds more bytes, and select() would be a wasted system call. */
+         * kernel already holds more bytes, and poll() would be a wasted system call. */
         if (++since_housekeeping < 64) {
             char *buf = NULL;
             int n = PQgetCopyData(src->repl, &buf, 1);
