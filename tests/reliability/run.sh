@@ -25,6 +25,7 @@
 # Scenarios (PostgreSQL source unless named):
 #   kill9_file       kill -9 sluice at random moments                     -> file sink
 #   kill9_jdbc       kill -9 sluice                                       -> PostgreSQL target
+#   kill9_jdbc_mariadb, kill9_jdbc_sqlite   the same                      -> MariaDB, SQLite target
 #   source_restart   PostgreSQL source restarted, fast and immediate      -> file sink
 #   proxy_drop       sluice reaches the source through a relay that resets
 #                    its connections every 0.3-1.2 s                       -> file sink
@@ -179,38 +180,80 @@ scenario_kill9_file() {
     pg_stop
 }
 
-# the PostgreSQL target with a trigger that logs each applied row (see the header)
-jdbc_target() {
-    pg_start
-    TGT_PORT=$PGPORT
-    PGPORT=$TGT_PORT psql_c "
+# Database targets (TGT_KIND pg | mariadb | sqlite), each with a trigger that logs every
+# row it applies to rel_hist (see the header). tgt_setup starts/creates the target and
+# sets TGT_URL; tgt_hist FILE and tgt_state FILE read the history and the final rows.
+TRIGGER_PG="
 CREATE TABLE rel_t (k int PRIMARY KEY, ver int NOT NULL, txn bigint NOT NULL, pad varchar(64));
 CREATE TABLE rel_hist (seq bigserial PRIMARY KEY, k int, ver int, op char(1));
 CREATE FUNCTION rel_log() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN
   IF TG_OP = 'DELETE' THEN INSERT INTO rel_hist (k, ver, op) VALUES (OLD.k, OLD.ver, 'd'); RETURN OLD; END IF;
   INSERT INTO rel_hist (k, ver, op) VALUES (NEW.k, NEW.ver, lower(left(TG_OP, 1))); RETURN NEW;
 END \$\$;
-CREATE TRIGGER rel_log AFTER INSERT OR UPDATE OR DELETE ON rel_t FOR EACH ROW EXECUTE FUNCTION rel_log();" >/dev/null
+CREATE TRIGGER rel_log AFTER INSERT OR UPDATE OR DELETE ON rel_t FOR EACH ROW EXECUTE FUNCTION rel_log();"
+TRIGGER_MY="
+CREATE TABLE rel_t (k int PRIMARY KEY, ver int NOT NULL, txn bigint NOT NULL, pad varchar(64));
+CREATE TABLE rel_hist (seq bigint AUTO_INCREMENT PRIMARY KEY, k int, ver int, op char(1));
+CREATE TRIGGER rel_i AFTER INSERT ON rel_t FOR EACH ROW INSERT INTO rel_hist (k, ver, op) VALUES (NEW.k, NEW.ver, 'c');
+CREATE TRIGGER rel_u AFTER UPDATE ON rel_t FOR EACH ROW INSERT INTO rel_hist (k, ver, op) VALUES (NEW.k, NEW.ver, 'u');
+CREATE TRIGGER rel_d AFTER DELETE ON rel_t FOR EACH ROW INSERT INTO rel_hist (k, ver, op) VALUES (OLD.k, OLD.ver, 'd');"
+TRIGGER_SQLITE="
+CREATE TABLE rel_t (k INTEGER PRIMARY KEY, ver INTEGER NOT NULL, txn INTEGER NOT NULL, pad TEXT);
+CREATE TABLE rel_hist (seq INTEGER PRIMARY KEY AUTOINCREMENT, k INTEGER, ver INTEGER, op TEXT);
+CREATE TRIGGER rel_i AFTER INSERT ON rel_t BEGIN INSERT INTO rel_hist (k, ver, op) VALUES (NEW.k, NEW.ver, 'c'); END;
+CREATE TRIGGER rel_u AFTER UPDATE ON rel_t BEGIN INSERT INTO rel_hist (k, ver, op) VALUES (NEW.k, NEW.ver, 'u'); END;
+CREATE TRIGGER rel_d AFTER DELETE ON rel_t BEGIN INSERT INTO rel_hist (k, ver, op) VALUES (OLD.k, OLD.ver, 'd'); END;"
+
+tgt_setup() {
+    case $TGT_KIND in
+        pg)
+            pg_start
+            TGT_PORT=$PGPORT
+            PGPORT=$TGT_PORT psql_c "$TRIGGER_PG" >/dev/null
+            TGT_URL="jdbc:postgresql://127.0.0.1:$TGT_PORT/postgres?connectTimeout=2&user=postgres" ;;
+        mariadb)
+            my_start
+            my_sql "CREATE DATABASE tgt"
+            my_sql "$TRIGGER_MY" -D tgt
+            TGT_URL="jdbc:mariadb://127.0.0.1:$MY_PORT/tgt?user=root&connectTimeout=2000" ;;
+        sqlite)
+            TGT_DB=$TEST_TMP/target.db
+            sqlite3 "$TGT_DB" "$TRIGGER_SQLITE"
+            TGT_URL="jdbc:sqlite:$TGT_DB" ;;
+    esac
+}
+tgt_query() { # tgt_query SQL: space-separated rows
+    case $TGT_KIND in
+        pg) PGPORT=$TGT_PORT psql_c "$1" -F ' ' ;;
+        mariadb) my_sql "$1" -D tgt | tr '\t' ' ' ;;
+        sqlite) sqlite3 -separator " " "$TGT_DB" "$1" ;;
+    esac
+}
+tgt_stop() {
+    case $TGT_KIND in
+        pg) pg_stop ;;
+        mariadb) my_stop ;;
+        sqlite) ;;
+    esac
 }
 
 jdbc_conf() { # jdbc_conf FILE [extra...]
     local f=$1
     shift
-    file_conf "$f" /dev/null "debezium.sink.type=jdbc" \
-        "debezium.sink.jdbc.connection.url=jdbc:postgresql://127.0.0.1:$TGT_PORT/postgres?connectTimeout=2" \
-        "debezium.sink.jdbc.connection.username=postgres" "debezium.sink.jdbc.insert.mode=upsert" \
+    file_conf "$f" /dev/null "debezium.sink.type=jdbc" "debezium.sink.jdbc.connection.url=$TGT_URL" \
+        "debezium.sink.jdbc.insert.mode=upsert" \
         "debezium.sink.jdbc.delete.enabled=true" "debezium.sink.jdbc.primary.key.mode=record_key" \
         "debezium.sink.jdbc.table.name.format=\${source.table}" \
         "debezium.sink.jdbc.flush.max.retries=-1" "debezium.sink.jdbc.flush.retry.delay.ms=200" \
         "debezium.format.value.schemas.enable=true" "debezium.format.key.schemas.enable=true" "$@"
 }
 
-jdbc_check() { # jdbc_check NAME: reads target history and rows, runs check_until
+jdbc_check() { # jdbc_check NAME: reads the target's history and rows until nothing is lost
     local name=$1 i
     pg_state "$SRC_PORT" "$TEST_TMP/$name.src"
     for ((i = 0; i < 120; i++)); do
-        PGPORT=$TGT_PORT psql_c "SELECT k, ver, op FROM rel_hist ORDER BY seq" -F ' ' >"$TEST_TMP/$name.hist"
-        pg_state "$TGT_PORT" "$TEST_TMP/$name.tgt"
+        tgt_query "SELECT k, ver, op FROM rel_hist ORDER BY seq" >"$TEST_TMP/$name.hist"
+        tgt_query "SELECT k, ver FROM rel_t" >"$TEST_TMP/$name.tgt"
         CHECK=$(python3 "$REL_DIR/check.py" --log "$WL_LOG" --history "$TEST_TMP/$name.hist" \
             --source-state "$TEST_TMP/$name.src" --target-state "$TEST_TMP/$name.tgt")
         [[ "$CHECK" == *" lost=0 "*"state=same"* ]] && return 0
@@ -218,25 +261,30 @@ jdbc_check() { # jdbc_check NAME: reads target history and rows, runs check_unti
     done
 }
 
-scenario_kill9_jdbc() {
+# kill -9 of sluice writing into database target TGT_KIND: no loss and no duplicate
+kill9_jdbc() {
+    local name=$1 kills
     pg_source
-    jdbc_target
-    local conf=$TEST_TMP/k9j.properties kills
+    tgt_setup
     kills=$(scale kills 6 100)
-    jdbc_conf "$conf"
-    k9j_run() { run_sluice k9j "$conf" "$1"; }
+    jdbc_conf "$TEST_TMP/$name.properties"
+    k9j_run() { run_sluice "$name" "$TEST_TMP/$name.properties" "$1"; }
     k9j_run 0
-    wait_streaming k9j 0
-    start_workload k9j "$(scale t 1200 30000)" 2000 --pg "$(pg_conninfo "$SRC_PORT")"
+    wait_streaming "$name" 0
+    start_workload "$name" "$(scale t 1200 30000)" 2000 --pg "$(pg_conninfo "$SRC_PORT")"
     kill_loop "$kills" k9j_run
     kills=$KILLS
-    wait_workload k9j
-    jdbc_check k9j
+    wait_workload "$name"
+    jdbc_check "$name"
     stop_sluice
-    verdict kill9_jdbc "$kills" 0
-    pg_stop
+    verdict "$name" "$kills" 0
+    tgt_stop
     pg_stop "$SRC_DIR"
 }
+
+scenario_kill9_jdbc() { TGT_KIND=pg kill9_jdbc kill9_jdbc; }
+scenario_kill9_jdbc_mariadb() { TGT_KIND=mariadb kill9_jdbc kill9_jdbc_mariadb; }
+scenario_kill9_jdbc_sqlite() { TGT_KIND=sqlite kill9_jdbc kill9_jdbc_sqlite; }
 
 scenario_source_restart() {
     pg_source
@@ -286,7 +334,8 @@ slot_confirmed() { PGPORT=$SRC_PORT psql_c "SELECT confirmed_flush_lsn - '0/0' F
 
 scenario_sink_outage() {
     pg_source
-    jdbc_target
+    TGT_KIND=pg
+    tgt_setup
     local conf=$TEST_TMP/sko.properties n k down before after
     n=$(scale outages 1 10)
     # a small queue, so the bound is reached while the target is down
