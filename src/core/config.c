@@ -215,20 +215,30 @@ static void buf_clear(sl_buf_t *b)
 
 /* ---------- UTF-8 ---------- */
 
-/* Checks text; on failure sets *bad_line and returns 1 (invalid UTF-8) or 2 (NUL byte). */
-static int check_utf8(const char *text, size_t len, unsigned *bad_line)
+/* Checks text; on failure returns 1 (invalid UTF-8) or 2 (NUL byte) and says where: the
+ * line, the byte's column (1-based, in bytes) and the byte itself. */
+struct utf8_bad {
+    unsigned line, column, byte;
+};
+
+static int check_utf8(const char *text, size_t len, struct utf8_bad *bad)
 {
-    const unsigned char *p = (const unsigned char *)text, *end = p + len;
+    const unsigned char *p = (const unsigned char *)text, *end = p + len, *line_start = p;
     unsigned line = 1;
+#define BAD(rc)                                                                          \
+    do {                                                                                 \
+        *bad = (struct utf8_bad){line, (unsigned)(p - line_start) + 1, *p};              \
+        return rc;                                                                       \
+    } while (0)
     while (p < end) {
         unsigned c = *p;
         if (c < 0x80) {
-            if (c == 0) {
-                *bad_line = line;
-                return 2;
-            }
-            if (c == '\n' || (c == '\r' && !(p + 1 < end && p[1] == '\n')))
+            if (c == 0)
+                BAD(2);
+            if (c == '\n' || (c == '\r' && !(p + 1 < end && p[1] == '\n'))) {
                 line++;
+                line_start = p + 1;
+            }
             p++;
             continue;
         }
@@ -249,22 +259,17 @@ static int check_utf8(const char *text, size_t len, unsigned *bad_line)
             else if (c == 0xf4)
                 hi = 0x8f; /* > U+10FFFF */
         } else {
-            *bad_line = line;
-            return 1;
+            BAD(1);
         }
-        if ((size_t)(end - p) < n || p[1] < lo || p[1] > hi) {
-            *bad_line = line;
-            return 1;
-        }
-        for (size_t i = 2; i < n; i++) {
-            if ((p[i] & 0xc0) != 0x80) {
-                *bad_line = line;
-                return 1;
-            }
-        }
+        if ((size_t)(end - p) < n || p[1] < lo || p[1] > hi)
+            BAD(1);
+        for (size_t i = 2; i < n; i++)
+            if ((p[i] & 0xc0) != 0x80)
+                BAD(1);
         p += n;
     }
     return 0;
+#undef BAD
 }
 
 static void add_utf8(sl_buf_t *b, uint32_t cp)
@@ -566,12 +571,15 @@ static int parse_text(sl_conf_t *conf, const char *text, size_t len, char *errst
         text += 3;
         len -= 3;
     }
-    unsigned bad_line = 0;
-    int u = check_utf8(text, len, &bad_line);
+    struct utf8_bad bad;
+    int u = check_utf8(text, len, &bad);
     if (u == 1)
-        return conf_err(errstr, errstr_size, "%s:%u: invalid UTF-8", name, bad_line);
+        return conf_err(errstr, errstr_size,
+                        "%s:%u: invalid UTF-8 (byte 0x%02X at column %u); save the file as UTF-8",
+                        name, bad.line, bad.byte, bad.column);
     if (u == 2)
-        return conf_err(errstr, errstr_size, "%s:%u: NUL byte is not allowed", name, bad_line);
+        return conf_err(errstr, errstr_size, "%s:%u: NUL byte is not allowed (column %u)", name,
+                        bad.line, bad.column);
 
     struct reader r = {text, text + len, 1};
     sl_buf_t line = SL_BUF_INIT, key = SL_BUF_INIT, value = SL_BUF_INIT;
@@ -695,11 +703,12 @@ static int apply_env(sl_conf_t *conf, char *const *envp, char *errstr, size_t er
             made[nlen] = 0;
             key = made;
         }
-        unsigned bad_line;
-        if (check_utf8(value, strlen(value), &bad_line) != 0) {
+        struct utf8_bad bad;
+        if (check_utf8(value, strlen(value), &bad) != 0) {
             free(made);
-            return conf_err(errstr, errstr_size, "environment variable %.*s: invalid UTF-8",
-                            (int)nlen, var);
+            return conf_err(errstr, errstr_size,
+                            "environment variable %.*s: invalid UTF-8 (byte 0x%02X at column %u)",
+                            (int)nlen, var, bad.byte, bad.column);
         }
         /* key may point into the entry conf_set replaces: copy it first */
         char *k = made ? made : strdup(key);
@@ -1237,6 +1246,13 @@ int sl_conf_validate(const sl_conf_t *conf, const sl_prop_table_t *const *tables
     for (size_t i = 0; i < conf->n; i++) {
         const struct entry *e = &conf->entries[i];
         const sl_prop_def_t *d = find_def_active(tables, ntables, active, nactive, e->key);
+        if (!e->key[0])
+            return conf_err(errstr, errstr_size,
+                            "%s: a line with no key (it starts with '=' or ':'); write key=value",
+                            e->origin);
+        if (d && (d->flags & SL_PF_REQUIRED) && !e->value[0])
+            return conf_err(errstr, errstr_size, "%s: %s is empty; it needs a value",
+                            e->origin, e->key);
         if (!d) {
             char q[QUOTE_MAX + 8];
             quote_text(q, sizeof q, e->key);

@@ -6,6 +6,8 @@
  * are accepted as SL_PF_IGNORED so an existing application.properties runs.
  */
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "core/plugin.h"
 
@@ -15,7 +17,7 @@ static const sl_prop_def_t core_defs[] = {
     {"debezium.source.connector.class", SL_PT_STRING, NULL, NULL, 0, 0, SL_PF_REQUIRED,
      "Source connector: io.debezium.connector.postgresql.PostgresConnector (alias: postgres)."},
     {"debezium.sink.type", SL_PT_STRING, NULL, NULL, 0, 0, SL_PF_REQUIRED,
-     "Sink: file | stdout."},
+     "Sink: file | stdout | kafka | jdbc."},
     {"debezium.source.offset.storage.file.filename", SL_PT_STRING, "data/offsets.dat", NULL, 0, 0,
      0, "File holding the newest durable source position; written atomically (temp file, "
         "fsync, rename, directory fsync)."},
@@ -58,3 +60,37 @@ static const sl_prop_def_t core_defs[] = {
 
 const sl_prop_table_t sl_core_props = {"core", "Core: pipeline, offsets and format", core_defs,
                                        N(core_defs)};
+
+/* Kafka's topic name characters, which Debezium also requires of topic.prefix. */
+static bool topic_chars(const char *s)
+{
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '.' || *s == '_' || *s == '-'))
+            return false;
+    return true;
+}
+
+int sl_core_validate(const sl_conf_t *conf, char *errstr, size_t errstr_size)
+{
+    const char *q = "debezium.source.max.queue.size", *b = "debezium.source.max.batch.size";
+    int64_t qn = sl_conf_int(conf, q), bn = sl_conf_int(conf, b);
+    if (qn <= bn) {
+        const char *at = sl_conf_is_set(conf, q) ? q : b;
+        snprintf(errstr, errstr_size,
+                 "%s: %s (%lld) must be larger than %s (%lld%s), as in Debezium; raise the "
+                 "queue or lower the batch",
+                 sl_conf_origin(conf, at), q, (long long)qn, b, (long long)bn,
+                 sl_conf_is_set(conf, b) ? "" : ", the default");
+        return SL_ERR_CONFIG;
+    }
+    const char *t = "debezium.source.topic.prefix", *tv = sl_conf_str(conf, t);
+    if (tv && !topic_chars(tv)) {
+        snprintf(errstr, errstr_size,
+                 "%s: %s '%s' may only hold letters, digits, '.', '_' and '-' (it starts every "
+                 "topic name)",
+                 sl_conf_origin(conf, t), t, tv);
+        return SL_ERR_CONFIG;
+    }
+    return SL_OK;
+}

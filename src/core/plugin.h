@@ -136,5 +136,8 @@ const sl_prop_table_t *const *sl_registry_tables(size_t *n);
 
 /* core_props.c */
 extern const sl_prop_table_t sl_core_props;
+/* The core keys' combinations the table cannot express (max.queue.size > max.batch.size,
+ * topic.prefix's characters): SL_ERR_CONFIG with a one-line message naming file:line. */
+int sl_core_validate(const sl_conf_t *conf, char *errstr, size_t errstr_size);
 
 #endif

@@ -44,6 +44,52 @@ expect_config 'debezium.source.connector.class=mongodb' \
 expect_config 'debezium.source.max.queue.size=-5' \
     "$cfg:9: debezium.source.max.queue.size: '-5' is out of range (expected 2..1000000)"
 
+# The table: each row is "extra lines (\n between them, from line 9) | the exact message"
+# (@ stands for the file's name). Every one exits 2 before anything starts.
+touch "$TEST_TMP/client.crt" # exists, but is not PEM
+while IFS='|' read -r extra msg; do
+    [[ -n "$extra" && "$extra" != \#* ]] || continue
+    extra=$(printf '%b' "$extra")
+    printf '%s\n%s\n' "$base" "$extra" >"$cfg"
+    rc=0
+    out=$("$SLUICE_BIN" run -c "$cfg" 2>&1) || rc=$?
+    assert_eq 2 "$rc" "exit 2 for: ${extra//$'\n'/ + }"
+    assert_eq "sluice: ${msg//@/$cfg}" "$out" "message for: ${extra//$'\n'/ + }"
+    [ ! -e "$TEST_TMP/out.jsonl" ] || fail "a rejected configuration started the sink: $extra"
+done <<'TABLE'
+debezium.source.topic.prefix=ab\xff\xfecd|@:9: invalid UTF-8 (byte 0xFF at column 32); save the file as UTF-8
+debezium.source.\xc0\xafkey=1|@:9: invalid UTF-8 (byte 0xC0 at column 17); save the file as UTF-8
+debezium.source.topic.prefix=a\\u00ZZb|@:9: malformed \uXXXX escape (expected four hex digits)
+=x|@:9: a line with no key (it starts with '=' or ':'); write key=value
+debezium.sink.file.pathh=x|@:9: unknown key 'debezium.sink.file.pathh' (did you mean 'debezium.sink.file.path'?)
+debezium.source.max.queue.size.in.bytes=99999999999999999999|@:9: debezium.source.max.queue.size.in.bytes: '99999999999999999999' is out of range (expected 0 or more)
+debezium.source.offset.flush.interval.ms=-1|@:9: debezium.source.offset.flush.interval.ms: '-1' is out of range (expected 0..86400000)
+debezium.sink.file.rotate.bytes=-1|@:9: debezium.sink.file.rotate.bytes: '-1' is out of range (expected 0 or more)
+debezium.source.heartbeat.interval.ms=1.5|@:9: debezium.source.heartbeat.interval.ms: '1.5' is not an integer (expected 0..86400000)
+debezium.source.database.port=0|@:9: debezium.source.database.port: '0' is out of range (expected 1..65535)
+debezium.source.errors.max.retries=-2|@:9: debezium.source.errors.max.retries: '-2' is out of range (expected -1..2147483647)
+debezium.source.max.batch.size=0|@:9: debezium.source.max.batch.size: '0' is out of range (expected 1..1000000)
+debezium.source.max.queue.size=1000000000|@:9: debezium.source.max.queue.size: '1000000000' is out of range (expected 2..1000000)
+debezium.source.max.queue.size=100|@:9: debezium.source.max.queue.size (100) must be larger than debezium.source.max.batch.size (2048, the default), as in Debezium; raise the queue or lower the batch
+debezium.source.snapshot.mode=|@:9: debezium.source.snapshot.mode: '' is not a valid value (expected one of: initial, no_data, never, initial_only, when_needed, always)
+debezium.source.decimal.handling.mode=float|@:9: debezium.source.decimal.handling.mode: 'float' is not a valid value (expected one of: precise, string, double)
+debezium.source.publication.autocreate.mode=sometimes|@:9: debezium.source.publication.autocreate.mode: 'sometimes' is not a valid value (expected one of: all_tables, disabled, filtered)
+debezium.format.value.schemas.enable=1|@:9: debezium.format.value.schemas.enable: '1' is not a boolean (expected true or false)
+debezium.source.column.exclude.list=public.t.(x|@:9: debezium.source.column.exclude.list: invalid regular expression 'public.t.(x': unmatched ( or \(
+debezium.source.slot.name=Bad-Name|@:9: debezium.source.slot.name 'Bad-Name': a replication slot name is 1 to 63 lower-case letters, digits and underscores
+debezium.source.topic.prefix=bad/prefix|@:9: debezium.source.topic.prefix 'bad/prefix' may only hold letters, digits, '.', '_' and '-' (it starts every topic name)
+debezium.source.database.hostname=|@:9: debezium.source.database.hostname is empty; it needs a value
+debezium.sink.file.path=|@:9: debezium.sink.file.path is empty; it needs a value
+debezium.source.database.sslmode=disable\ndebezium.source.database.sslrootcert=/etc/hostname|@:10: debezium.source.database.sslrootcert is set but debezium.source.database.sslmode=disable (set at @:9) never uses TLS; remove one of them (sslmode=verify-full checks the server's certificate)
+debezium.source.database.sslcert=/nonexistent/x.crt|@:9: debezium.source.database.sslcert: cannot read '/nonexistent/x.crt': No such file or directory
+debezium.sink.type=jdbc|debezium.sink.jdbc.connection.url: required key is missing (add 'debezium.sink.jdbc.connection.url=...' to @)
+debezium.sink.type=jdbc\ndebezium.sink.jdbc.connection.url=jdbc:postgresql://h/db\ndebezium.sink.jdbc.insert.mode=merge|@:11: debezium.sink.jdbc.insert.mode: 'merge' is not a valid value (expected one of: insert, upsert, update)
+debezium.sink.type=kafka|debezium.sink.kafka.producer.bootstrap.servers: required key is missing (add 'debezium.sink.kafka.producer.bootstrap.servers=...' to @)
+debezium.sink.type=kafka\ndebezium.sink.kafka.producer.bootstrap.servers=x:1\nsluice.sink.kafka.exactly.once=maybe|@:11: sluice.sink.kafka.exactly.once: 'maybe' is not a boolean (expected true or false)
+debezium.source.connector.class=mariadb|debezium.source.database.server.id: required key is missing (add 'debezium.source.database.server.id=...' to @)
+debezium.source.connector.class=mariadb\ndebezium.source.database.server.id=5\ndebezium.source.database.ssl.mode=verify_ca|@:11: debezium.source.database.ssl.mode=verify_ca needs sluice.mysql.ssl.ca, the CA certificate that signed the server's certificate; set it, or use ssl.mode=required to encrypt without verifying the server
+TABLE
+
 printf '%s\ndebezium.source.table.include.list=public.a\ndebezium.source.table.exclude.list=public.b\n' "$base" >"$cfg"
 out=$("$SLUICE_BIN" run -c "$cfg" 2>&1) && rc=0 || rc=$?
 assert_eq 2 "$rc" "contradictory options: exit 2"

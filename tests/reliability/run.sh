@@ -339,7 +339,8 @@ scenario_sink_outage() {
     local conf=$TEST_TMP/sko.properties n k down before after
     n=$(scale outages 1 10)
     # a small queue, so the bound is reached while the target is down
-    jdbc_conf "$conf" "debezium.source.max.queue.size=2000" "debezium.source.max.queue.size.in.bytes=4194304"
+    jdbc_conf "$conf" "debezium.source.max.queue.size=2000" "debezium.source.max.batch.size=500" \
+        "debezium.source.max.queue.size.in.bytes=4194304"
     run_sluice sko "$conf" 0
     wait_streaming sko 0
     start_workload sko "$(scale t 1500 20000)" 1000 --pg "$(pg_conninfo "$SRC_PORT")"

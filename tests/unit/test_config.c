@@ -325,13 +325,17 @@ static void test_invalid_utf8(void **state)
         "a=1\r\nb=\xe2(\xa1\n",    /* bad continuation byte */
     };
     for (size_t i = 0; i < N(bad); i++) {
-        char err[256] = "";
+        char err[256] = "", want[128];
         assert_int_equal(load_err(bad[i], strlen(bad[i]), err, sizeof err), SL_ERR_CONFIG);
-        assert_string_equal(err, "t.properties:2: invalid UTF-8");
+        /* the first byte of the bad sequence, always at column 3 of line 2 */
+        snprintf(want, sizeof want,
+                 "t.properties:2: invalid UTF-8 (byte 0x%02X at column 3); save the file as UTF-8",
+                 (unsigned char)strchr(bad[i], 'b')[2]);
+        assert_string_equal(err, want);
     }
     char err[256] = "";
     assert_int_equal(load_err("a=1\n\nb=x\0y", 10, err, sizeof err), SL_ERR_CONFIG);
-    assert_string_equal(err, "t.properties:3: NUL byte is not allowed");
+    assert_string_equal(err, "t.properties:3: NUL byte is not allowed (column 4)");
 }
 
 static void test_duplicates(void **state)
@@ -475,7 +479,8 @@ static void test_env_overrides(void **state)
     char *envp3[] = {"DEBEZIUM_SINK_TYPE=\xff", NULL};
     assert_int_equal(sl_conf_load(&conf, NULL, envp3, tables, N(tables), err, sizeof err),
                      SL_ERR_CONFIG);
-    assert_string_equal(err, "environment variable DEBEZIUM_SINK_TYPE: invalid UTF-8");
+    assert_string_equal(err, "environment variable DEBEZIUM_SINK_TYPE: invalid UTF-8 (byte 0xFF at "
+                             "column 1)");
 }
 
 /* ---------- validation ---------- */

@@ -1419,6 +1419,16 @@ static int pg_validate(const sl_conf_t *conf, char *errstr, size_t errstr_size)
             return SL_ERR_CONFIG;
         }
     }
+    /* PostgreSQL's rule for slot names (ReplicationSlotValidateName) */
+    const char *slot_key = "debezium.source.slot.name", *slot = sl_conf_str(conf, slot_key);
+    size_t slot_ok = strspn(slot, "abcdefghijklmnopqrstuvwxyz0123456789_");
+    if (!slot[0] || slot[slot_ok] || slot_ok > 63) {
+        snprintf(errstr, errstr_size,
+                 "%s: %s '%s': a replication slot name is 1 to 63 lower-case letters, digits "
+                 "and underscores",
+                 sl_conf_origin(conf, slot_key), slot_key, slot);
+        return SL_ERR_CONFIG;
+    }
     int rc = validate_tls(conf, errstr, errstr_size);
     if (rc != SL_OK)
         return rc;
