@@ -27,7 +27,26 @@
  * data messages are held back until then: the events are "delivered" only when the
  * commit succeeded; on an abortable error the transaction is aborted and every held
  * event is reported failed (the pipeline stops; a restart resumes from the last
- * committed offset record), on a fatal error likewise.
+ * committed offset record). A fatal error recreates the producer (invariant 4).
+ *
+ * Offsets in Kafka, normal mode (sluice.sink.kafka.offset.storage=kafka). The same
+ * offsets topic, record key and offset_load as exactly-once mode, without transactions:
+ * flush_offset waits for every data message's acknowledgement, then produces the offset
+ * record and waits for its acknowledgement; the data messages' delivery reports are held
+ * back until then (as in exactly-once mode), so the pipeline never publishes a position
+ * as acknowledged upstream before a record at or after it is in Kafka. The record is the
+ * durable frontier: every event before it has been acknowledged. Like exactly-once mode
+ * this makes the sink flush-driven (caps SL_SINK_CAP_OFFSETS) instead of asynchronous.
+ *
+ * Headers (sluice.sink.kafka.headers). A list of items named as Debezium's
+ * ExtractNewRecordState names add.headers items, with its default prefix "__": op, the
+ * envelope's ts_ms/ts_us/ts_ns, the source block's fields (table -> __table,
+ * source.ts_ms -> __source_ts_ms), the transaction block's; plus sluice.position and
+ * sluice.txn. Values are read from the event's own value JSON (core/jscan, only when a
+ * JSON header is configured), rendered as text like Kafka Connect's SimpleHeaderConverter
+ * (strings unquoted, numbers as written); absent or null fields give no header.
+ * __sluice.position renders sl_pos_t (position_fmt) so that a consumer can order and
+ * deduplicate messages sent again after a crash.
  *
  * Invariants:
  *  1. A report with SL_OK means the broker acknowledged the message with the
@@ -36,16 +55,27 @@
  *     up on is reported as an error, which stops the pipeline before the
  *     position passes the event (restart re-sends it: at-least-once).
  *     Exactly-once mode: SL_OK only after the transaction holding the message and
- *     the offset record committed.
+ *     the offset record committed; offsets in Kafka (normal mode): only after an
+ *     offset record covering it is acknowledged.
  *  2. `outstanding` counts submitted events without a report; every successful
  *     submit takes one event reference that the report (or destroy's purge)
- *     gives back, so librdkafka never points into a freed event. In exactly-once
- *     mode the reference moves from librdkafka's report to `held` until the commit.
+ *     gives back, so librdkafka never points into a freed event. With offsets in Kafka
+ *     the reference moves from librdkafka's report to `held` until the commit (or the
+ *     offset record); after a fatal error, to `resend` until the new producer has it.
  *  3. A failed submit (queue full: SL_ERR_AGAIN, or an error) produces no report.
- *  4. After a fatal producer error (idempotence broken, fenced) nothing more is
- *     produced: outstanding messages are purged and reported as failed, submit
- *     fails, and last_error says why. Recreating the producer is not done yet:
- *     the pipeline stops and a restart resumes from the durable position.
+ *  4. After a fatal producer error (idempotence broken: librdkafka can no longer
+ *     guarantee order) the dead producer is purged and every message it had not
+ *     delivered comes back through its report into `resend` (the reference with it);
+ *     in exactly-once mode the open transaction's `held` messages join them. A new
+ *     producer (a new transactional producer fences the old epoch) produces them again
+ *     in source order (event seq) before anything newer, so per-partition order holds
+ *     and nothing not yet durable is lost; duplicates are possible in normal mode only
+ *     (a purged in-flight message may have been written). Nothing is reported failed on
+ *     the way, so the pipeline does not stop. Not recovered, because a new producer
+ *     cannot help: fencing by another instance of the transactional id (recreating
+ *     would fence it back), authorization errors, or more than RECREATE_MAX recreations
+ *     within RECREATE_WINDOW_MS: then everything is reported failed, submit fails,
+ *     last_error says why, and a restart resumes from the durable position.
  *  5. Producer properties that make librdkafka load code from disk
  *     (plugin.library.paths) are refused: a configuration must not turn into
  *     a way of running a shared library.
@@ -59,7 +89,11 @@
  * States (exactly-once mode):
  *   IDLE --submit: begin_transaction--> IN_TXN --flush_offset: commit--> IDLE
  *   IN_TXN --abortable error: abort_transaction, held reported failed--> IDLE
- *   any --fatal error--> FATAL (submit fails; the pipeline stops)
+ *   any --fatal error--> recover(): new producer, `resend` (+ held) produced again --> IN_TXN
+ *   any --fatal error, not recoverable--> GIVEN_UP (submit fails; the pipeline stops)
+ *
+ * Test hook: SLUICE_TEST_KAFKA_FATAL_AT=n[,n...] in the environment (not a configuration
+ * key) injects a fatal error after the n-th message produced (test_fatal_parse).
  *
  * Dead-letter topic (debezium.sink.kafka.errors.tolerance=all, like Kafka Connect's).
  * A message refused as too large (MSG_SIZE_TOO_LARGE: by produce() against the
@@ -74,9 +108,11 @@
  * are never tolerated: they would lose changes silently.
  *
  * References: librdkafka rdkafka.h (producev, dr_msg_cb, flush, purge, fatal
- * errors, transactional API) and CONFIGURATION.md of librdkafka; KIP-98 and KIP-618.
+ * errors, transactional API) and CONFIGURATION.md of librdkafka; KIP-98 and KIP-618;
+ * Debezium's ExtractNewRecordState (add.headers) for header names.
  */
 #include <librdkafka/rdkafka.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -84,7 +120,9 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "core/jscan.h"
 #include "core/log.h"
 #include "core/plugin.h"
 
@@ -93,21 +131,56 @@
 #define CHECK_TIMEOUT_MS 10000
 #define FLUSH_SLICE_MS 100
 #define DESTROY_DRAIN_MS 5000
+#define MAX_HEADERS 16
+#define RECREATE_MAX 5            /* producers recreated within RECREATE_WINDOW_MS ... */
+#define RECREATE_WINDOW_MS 60000  /* ... before a fatal error stops the pipeline */
+#define TEST_FATAL_ENV "SLUICE_TEST_KAFKA_FATAL_AT"
 
 typedef struct topic_slot {
     char *name;
     rd_kafka_topic_t *rkt;
 } topic_slot_t;
 
+/* One header of sluice.sink.kafka.headers (see "Headers" above). */
+typedef enum hdr_kind {
+    HDR_OP,       /* __op: the event's op */
+    HDR_JSON,     /* a field of the value's envelope, source or transaction block */
+    HDR_POSITION, /* __sluice.position */
+    HDR_TXN       /* __sluice.txn (exactly-once mode) */
+} hdr_kind_t;
+
+typedef struct hdr_spec {
+    hdr_kind_t kind;
+    char name[80];   /* header name, e.g. "__source_ts_ms" */
+    char block[16];  /* HDR_JSON: "" (envelope), "source" or "transaction" */
+    char field[64];  /* HDR_JSON: the field's name */
+} hdr_spec_t;
+
 struct sl_sink {
     sl_sink_env_t env;
     const sl_conf_t *conf;
     rd_kafka_t *rk;
     int64_t flush_timeout_ms;
-    bool headers;
+    hdr_spec_t hdr[MAX_HEADERS]; /* sluice.sink.kafka.headers, in the configured order */
+    size_t nhdr;
+    bool hdr_json;           /* some header needs the value parsed */
+    sl_jdoc_t jdoc;          /* the value, parsed for HDR_JSON headers (reused) */
+    sl_buf_t hbuf[MAX_HEADERS]; /* unescaped header values of the current message */
     bool closing; /* destroy: reports only give references back */
-    bool fatal;
+    bool fatal;   /* the producer is dead (fatal error); recover() replaces it */
+    bool given_up; /* fatal and not recoverable: every call fails (invariant 4) */
+    rd_kafka_resp_err_t fatal_err; /* librdkafka's underlying fatal error */
     size_t outstanding; /* submitted, no delivery report yet (invariant 2) */
+
+    /* producer recreation after a fatal error (invariant 4) */
+    bool recovering;         /* purging the dead producer: failed reports go to resend */
+    sl_event_t **resend;     /* events to produce again on the new producer */
+    size_t nresend, resend_size;
+    uint64_t recreations;    /* producers recreated so far */
+    int64_t recreate_times[RECREATE_MAX]; /* when the last RECREATE_MAX happened */
+    uint64_t produced;       /* messages produced (test hook) */
+    uint64_t fatal_at[8];    /* SLUICE_TEST_KAFKA_FATAL_AT: test-only, see test_fatal */
+    size_t nfatal_at;
     topic_slot_t *topics; /* open addressing, at most half full */
     size_t ntopics, topics_size;
     char err[512];
@@ -119,10 +192,11 @@ struct sl_sink {
     rd_kafka_topic_t *dlq_rkt;
     uint64_t dlq_count;
 
-    /* exactly-once mode */
+    /* exactly-once mode, and offsets kept in Kafka (offset_kafka) */
     bool eos;
+    bool offset_kafka;   /* the position lives in offsets_topic (eos, or offset.storage=kafka) */
     bool in_txn;
-    char *txn_id;        /* transactional.id, also the offset record's key */
+    char *txn_id;        /* transactional.id (eos), also the offset record's key */
     char *offsets_topic; /* compacted, keyed by txn_id */
     rd_kafka_topic_t *offsets_rkt;
     sl_event_t **held; /* acknowledged, waiting for the commit (invariant 2) */
@@ -165,6 +239,185 @@ static bool looks_secret(const char *subkey)
 {
     return strstr(subkey, "password") || strstr(subkey, "secret") || strstr(subkey, ".pem") ||
            strstr(subkey, "oauthbearer.config");
+}
+
+/* ---------- headers (sluice.sink.kafka.headers) ---------- */
+
+#define HEADERS_KEY "sluice.sink.kafka.headers"
+
+/* Fields of the value's source block (PostgreSQL's and MySQL's) and transaction block: a
+ * header naming another field would never be set, which is a typo, not a choice. */
+static const char *const source_fields[] = {
+    "version", "connector", "name",  "ts_ms",   "ts_us",     "ts_ns", "snapshot",
+    "db",      "sequence",  "schema", "table",  "txId",      "lsn",   "xmin",
+    "server_id", "gtid",    "file",  "pos",     "row",       "thread", "query", NULL,
+};
+static const char *const envelope_fields[] = {"ts_ms", "ts_us", "ts_ns", NULL};
+static const char *const txn_fields[] = {"id", "total_order", "data_collection_order", NULL};
+
+static int hdr_add(hdr_spec_t *hs, size_t *n, hdr_kind_t kind, const char *name,
+                   const char *block, const char *field)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp(hs[i].name, name) == 0)
+            return SL_OK; /* listed twice: once is enough */
+    if (*n == MAX_HEADERS)
+        return SL_ERR_TOO_BIG;
+    hdr_spec_t *h = &hs[(*n)++];
+    h->kind = kind;
+    snprintf(h->name, sizeof h->name, "%s", name);
+    snprintf(h->block, sizeof h->block, "%s", block);
+    snprintf(h->field, sizeof h->field, "%s", field);
+    return SL_OK;
+}
+
+/* One item of the list, named as Debezium's ExtractNewRecordState names add.headers
+ * items (prefix "__"): "op"; "ts_ms" (and ts_us, ts_ns) from the envelope; "id",
+ * "total_order", "data_collection_order" from the transaction block; any other bare
+ * name from the source block (table -> __table); "block.field" -> __block_field. */
+static int hdr_item(hdr_spec_t *hs, size_t *n, const char *x)
+{
+    char name[80];
+    if (strcmp(x, "op") == 0)
+        return hdr_add(hs, n, HDR_OP, "__op", "", "op");
+    if (strcmp(x, "sluice.position") == 0)
+        return hdr_add(hs, n, HDR_POSITION, "__sluice.position", "", "");
+    if (strcmp(x, "sluice.txn") == 0)
+        return hdr_add(hs, n, HDR_TXN, "__sluice.txn", "", "");
+    const char *dot = strchr(x, '.');
+    if (!dot) {
+        const char *block = in_list(envelope_fields, x) ? ""
+                            : in_list(txn_fields, x)    ? "transaction"
+                            : in_list(source_fields, x) ? "source"
+                                                        : NULL;
+        if (!block)
+            return SL_ERR_CONFIG;
+        snprintf(name, sizeof name, "__%s", x);
+        return hdr_add(hs, n, HDR_JSON, name, block, x);
+    }
+    char block[16];
+    size_t blen = (size_t)(dot - x);
+    if (blen >= sizeof block)
+        return SL_ERR_CONFIG;
+    memcpy(block, x, blen);
+    block[blen] = '\0';
+    const char *field = dot + 1;
+    if (!((strcmp(block, "source") == 0 && in_list(source_fields, field)) ||
+          (strcmp(block, "transaction") == 0 && in_list(txn_fields, field))))
+        return SL_ERR_CONFIG;
+    snprintf(name, sizeof name, "__%s_%s", block, field);
+    return hdr_add(hs, n, HDR_JSON, name, block, field);
+}
+
+/* Parses sluice.sink.kafka.headers: "true" (= op,sluice.txn, what the key meant when it
+ * was a boolean), "false" or a list of items (hdr_item). */
+static int headers_parse(const sl_conf_t *conf, hdr_spec_t *hs, size_t *n, char *errstr,
+                         size_t errstr_size)
+{
+    char **items = sl_conf_list(conf, HEADERS_KEY);
+    int rc = SL_OK;
+    *n = 0;
+    for (char **it = items; it && *it && rc == SL_OK; it++) {
+        if (strcasecmp(*it, "false") == 0)
+            continue;
+        if (strcasecmp(*it, "true") == 0) {
+            if ((rc = hdr_item(hs, n, "op")) == SL_OK)
+                rc = hdr_item(hs, n, "sluice.txn");
+        } else {
+            rc = hdr_item(hs, n, *it);
+        }
+        if (rc == SL_ERR_TOO_BIG)
+            snprintf(errstr, errstr_size, "%s: " HEADERS_KEY ": more than %d headers",
+                     sl_conf_origin(conf, HEADERS_KEY), MAX_HEADERS);
+        else if (rc != SL_OK)
+            snprintf(errstr, errstr_size,
+                     "%s: " HEADERS_KEY ": unknown header '%s' (use op, table, db, schema, lsn, "
+                     "ts_ms, source.<field>, transaction.<field>, sluice.position, sluice.txn; "
+                     "or true / false)",
+                     sl_conf_origin(conf, HEADERS_KEY), *it);
+    }
+    sl_conf_list_free(items);
+    return rc == SL_OK ? SL_OK : SL_ERR_CONFIG;
+}
+
+/* __sluice.position: "<16 hex digits>-<16 hex digits>", the event's place in the source's
+ * order: its transaction's commit position (PostgreSQL: commit LSN; MySQL/MariaDB: the
+ * transaction's binlog coordinate, file number << 32 | offset; 0 in the snapshot; a
+ * heartbeat's: the position it reports) and its index inside it (snapshot: row number).
+ * Fixed width, so comparing the strings compares positions; a message sent again after
+ * a crash carries the same value. */
+static void position_fmt(const sl_pos_t *pos, char out[40])
+{
+    uint64_t txn = pos->txn_lsn;
+    if (!txn && !(pos->flags & SL_POS_SNAPSHOT))
+        txn = pos->ack_lsn;
+    uint64_t idx = pos->index < 0 ? 0 : (uint64_t)pos->index;
+    snprintf(out, 40, "%016" PRIx64 "-%016" PRIx64, txn, idx);
+}
+
+/* The envelope of the value in snk->jdoc ({"schema":..,"payload":envelope} or the
+ * envelope itself), or -1 (tombstone, not JSON). */
+static int hdr_envelope(sl_sink_t *snk, const sl_event_t *ev)
+{
+    if (!ev->value || sl_jdoc_parse(&snk->jdoc, ev->value, ev->value_len) != SL_OK ||
+        sl_jdoc_type(&snk->jdoc, 0) != SL_JT_OBJ)
+        return -1;
+    int p = sl_jdoc_get(&snk->jdoc, 0, "payload", 7, NULL);
+    if (p >= 0 && sl_jdoc_type(&snk->jdoc, p) == SL_JT_OBJ &&
+        sl_jdoc_get(&snk->jdoc, 0, "schema", 6, NULL) >= 0)
+        return p;
+    return 0;
+}
+
+/* Appends the configured headers of `ev` to vu (room for MAX_HEADERS); returns how many.
+ * Values point into the event, snk->hbuf or `posbuf`, valid until the produce call
+ * returns (librdkafka copies headers). A field that is absent or null gives no header. */
+static size_t headers_fill(sl_sink_t *snk, const sl_event_t *ev, rd_kafka_vu_t *vu,
+                           char posbuf[40])
+{
+    int env = snk->hdr_json ? hdr_envelope(snk, ev) : -1;
+    size_t n = 0;
+    for (size_t i = 0; i < snk->nhdr; i++) {
+        const hdr_spec_t *h = &snk->hdr[i];
+        const char *val = NULL;
+        size_t len = 0;
+        switch (h->kind) {
+        case HDR_OP:
+            if (ev->op)
+                val = &ev->op, len = 1;
+            break;
+        case HDR_TXN:
+            if (snk->eos)
+                val = snk->txn_label, len = strlen(snk->txn_label);
+            break;
+        case HDR_POSITION:
+            position_fmt(&ev->pos, posbuf);
+            val = posbuf, len = strlen(posbuf);
+            break;
+        case HDR_JSON: {
+            if (env < 0)
+                break;
+            const sl_jdoc_t *d = &snk->jdoc;
+            int obj = h->block[0] ? sl_jdoc_get(d, env, h->block, strlen(h->block), NULL) : env;
+            int tok = sl_jdoc_type(d, obj) == SL_JT_OBJ
+                          ? sl_jdoc_get(d, obj, h->field, strlen(h->field), NULL)
+                          : -1;
+            int type = sl_jdoc_type(d, tok);
+            if (type == SL_JT_STR) {
+                if (!sl_jdoc_str(d, tok, &snk->hbuf[i], &val, &len))
+                    val = NULL;
+            } else if (type >= 0 && type != SL_JT_NULL) { /* numbers, booleans: their text */
+                val = d->s + d->t[tok].start, len = d->t[tok].len;
+            }
+            break;
+        }
+        }
+        if (!val)
+            continue;
+        vu[n].vtype = RD_KAFKA_VTYPE_HEADER, vu[n].u.header.name = h->name,
+        vu[n].u.header.val = val, vu[n++].u.header.size = (ssize_t)len;
+    }
+    return n;
 }
 
 struct conf_build {
@@ -225,20 +478,50 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
         sl_log(l, "kafka: %s: %s", fac, buf);
 }
 
+/* Marks the producer dead (once per producer) and keeps librdkafka's reason. */
+static void note_fatal(sl_sink_t *snk, rd_kafka_t *rk)
+{
+    if (snk->fatal)
+        return;
+    char why[400];
+    rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, why, sizeof why);
+    if (orig == RD_KAFKA_RESP_ERR_NO_ERROR)
+        return;
+    sl_error("kafka: fatal producer error: %s: %s", rd_kafka_err2name(orig), why);
+    snk->fatal = true;
+    snk->fatal_err = orig;
+    snprintf(snk->err, sizeof snk->err, "fatal producer error: %s: %s", rd_kafka_err2name(orig),
+             why);
+}
+
+/* The producer is in librdkafka's fatal state (whether error_cb has run yet or not). */
+static bool producer_dead(const sl_sink_t *snk)
+{
+    char why[8];
+    return rd_kafka_fatal_error(snk->rk, why, sizeof why) != RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+/* Keeps `ev` (and its reference) to be produced again on a new producer. */
+static bool resend_push(sl_sink_t *snk, sl_event_t *ev)
+{
+    if (snk->nresend == snk->resend_size) {
+        size_t nsize = snk->resend_size ? snk->resend_size * 2 : 1024;
+        sl_event_t **nr = realloc(snk->resend, nsize * sizeof *nr);
+        if (!nr)
+            return false;
+        snk->resend = nr;
+        snk->resend_size = nsize;
+    }
+    snk->resend[snk->nresend++] = ev;
+    return true;
+}
+
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
     sl_sink_t *snk = opaque;
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
-        char why[400];
-        rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, why, sizeof why);
-        sl_error("kafka: fatal producer error: %s: %s", rd_kafka_err2name(orig), why);
-        if (snk && !snk->fatal) {
-            snk->fatal = true;
-            snprintf(snk->err, sizeof snk->err,
-                     "fatal producer error: %s: %s (restart sluice: it resumes from the last "
-                     "durable position)",
-                     rd_kafka_err2name(orig), why);
-        }
+        if (snk)
+            note_fatal(snk, rk);
         return;
     }
     /* Transient (broker down, all brokers down, transport): librdkafka keeps retrying;
@@ -327,6 +610,10 @@ static int dlq_send(sl_sink_t *snk, sl_event_t *ev, const char *topic, size_t to
     }
     if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL)
         return SL_ERR_AGAIN;
+    if (producer_dead(snk)) {
+        note_fatal(snk, snk->rk);
+        return SL_ERR_SERVER;
+    }
     snprintf(snk->err, sizeof snk->err,
              "message to topic \"%.*s\" refused (%s) and could not be produced to the "
              "dead-letter topic \"%s\": %s (%s)",
@@ -356,6 +643,16 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     if (!snk || !ev)
         return;
     snk->outstanding--;
+    /* The producer died (a fatal error; its failed and purged messages may report before
+     * error_cb runs): the message goes to the new producer instead (invariant 4). */
+    char why[8];
+    if (m->err && !snk->closing && !snk->given_up &&
+        (snk->recovering ||
+         rd_kafka_fatal_error(rk, why, sizeof why) != RD_KAFKA_RESP_ERR_NO_ERROR)) {
+        note_fatal(snk, rk);
+        if (resend_push(snk, ev))
+            return; /* the reference moved to `resend` */
+    }
     /* normal mode: the broker refused a data message as too large */
     if (!snk->eos && !snk->closing && !snk->fatal && snk->tolerate &&
         m->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && !is_dlq_msg(snk, m)) {
@@ -372,8 +669,9 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
             return; /* the reference moved to the dead-letter message */
         /* could not even queue it (queue full in a callback): a failed delivery */
     }
-    if (snk->eos && !snk->closing && !m->err) {
-        /* held until the transaction commits (invariant 1) */
+    if (snk->offset_kafka && !snk->closing && !m->err) {
+        /* held until the transaction commits, or the offset record covering it is
+         * acknowledged (invariant 1) */
         if (snk->nheld == snk->held_size) {
             size_t nsize = snk->held_size ? snk->held_size * 2 : 1024;
             sl_event_t **nh = realloc(snk->held, nsize * sizeof *nh);
@@ -402,7 +700,7 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
                          "message to topic \"%s\" partition %d not delivered: %s (%s)",
                          rd_kafka_topic_name(m->rkt), (int)m->partition, rd_kafka_err2str(m->err),
                          rd_kafka_err2name(m->err));
-            if (snk->eos && snk->txn_err == SL_OK)
+            if (snk->offset_kafka && snk->txn_err == SL_OK)
                 snk->txn_err = err; /* the transaction is aborted, not committed */
         }
         snk->env.on_delivery(snk->env.opaque, ev, err);
@@ -549,12 +847,14 @@ static int txn_error(sl_sink_t *snk, const char *what, rd_kafka_error_t *e)
     bool fatal = rd_kafka_error_is_fatal(e);
     if (!snk->fatal)
         snprintf(snk->err, sizeof snk->err, "%s: %s (%s)%s", what, rd_kafka_error_string(e),
-                 rd_kafka_error_name(e),
-                 fatal ? "; fatal for this producer (restart sluice: it resumes from the last "
-                         "committed offset record)"
-                       : "");
-    if (fatal)
+                 rd_kafka_error_name(e), fatal ? "; fatal for this producer" : "");
+    if (fatal && !snk->fatal) {
         snk->fatal = true;
+        snk->fatal_err = rd_kafka_error_code(e);
+        char why[8];
+        if (snk->fatal_err == RD_KAFKA_RESP_ERR__FATAL)
+            snk->fatal_err = rd_kafka_fatal_error(snk->rk, why, sizeof why);
+    }
     rd_kafka_error_destroy(e);
     return SL_ERR_SERVER;
 }
@@ -571,7 +871,8 @@ static int txn_begin(sl_sink_t *snk)
     return SL_OK;
 }
 
-/* Aborts the open transaction; every held event is reported failed with `err`. */
+/* Aborts the open transaction; every held event is reported failed with `err` (unless
+ * the producer died: recover() produces them again). */
 static void txn_abort(sl_sink_t *snk, int err)
 {
     if (snk->in_txn && !snk->fatal) {
@@ -581,13 +882,15 @@ static void txn_abort(sl_sink_t *snk, int err)
                     "aborts it when sluice restarts",
                     rd_kafka_error_string(e), rd_kafka_error_name(e));
             if (rd_kafka_error_is_fatal(e))
-                snk->fatal = true;
-            rd_kafka_error_destroy(e);
+                (void)txn_error(snk, "could not abort the Kafka transaction", e);
+            else
+                rd_kafka_error_destroy(e);
         }
     }
     snk->in_txn = false;
     snk->txn_err = SL_OK;
-    held_report(snk, err);
+    if (!snk->fatal)
+        held_report(snk, err);
 }
 
 static int txn_commit(sl_sink_t *snk)
@@ -610,13 +913,232 @@ static int txn_commit(sl_sink_t *snk)
         if (abortable) {
             txn_abort(snk, rc);
         } else {
-            /* fatal, or still unknown at the deadline: nothing is reported delivered; a
-             * restart's init_transactions completes or aborts it, offset_load tells which */
+            /* fatal: recover() sends the transaction again on a new producer; still unknown
+             * at the deadline: nothing is reported delivered, a restart's init_transactions
+             * completes or aborts it and offset_load tells which */
             snk->in_txn = false;
-            held_report(snk, rc);
+            if (!snk->fatal)
+                held_report(snk, rc);
         }
         return rc;
     }
+}
+
+/* ---------- producer handles, recreation after a fatal error ---------- */
+
+/* Drops every topic handle (they belong to one producer). */
+static void handles_drop(sl_sink_t *snk)
+{
+    for (size_t i = 0; i < snk->topics_size; i++)
+        if (snk->topics[i].name) {
+            rd_kafka_topic_destroy(snk->topics[i].rkt);
+            free(snk->topics[i].name);
+        }
+    free(snk->topics);
+    snk->topics = NULL;
+    snk->topics_size = snk->ntopics = 0;
+    if (snk->offsets_rkt)
+        rd_kafka_topic_destroy(snk->offsets_rkt);
+    if (snk->dlq_rkt)
+        rd_kafka_topic_destroy(snk->dlq_rkt);
+    snk->offsets_rkt = snk->dlq_rkt = NULL;
+}
+
+/* The fixed handles of a new producer: exactly-once's init_transactions (which fences an
+ * older producer with the same transactional.id and completes or aborts its open
+ * transaction), the offsets and dead-letter topics. */
+static int producer_setup(sl_sink_t *snk, char *errstr, size_t errstr_size)
+{
+    if (snk->eos) {
+        rd_kafka_error_t *e = rd_kafka_init_transactions(snk->rk, (int)snk->flush_timeout_ms);
+        if (e) {
+            snprintf(errstr, errstr_size,
+                     "kafka sink: could not initialize transactions (transactional.id \"%s\") "
+                     "on %s: %s (%s)",
+                     snk->txn_id, sl_conf_str(snk->conf, PRODUCER_PREFIX "bootstrap.servers"),
+                     rd_kafka_error_string(e), rd_kafka_error_name(e));
+            rd_kafka_error_destroy(e);
+            return SL_ERR_CONN;
+        }
+    }
+    if (snk->offset_kafka &&
+        !(snk->offsets_rkt = rd_kafka_topic_new(snk->rk, snk->offsets_topic, NULL))) {
+        snprintf(errstr, errstr_size, "kafka sink: offsets topic \"%s\": %s", snk->offsets_topic,
+                 rd_kafka_err2str(rd_kafka_last_error()));
+        return SL_ERR_CONFIG;
+    }
+    if (snk->dlq_topic && !(snk->dlq_rkt = rd_kafka_topic_new(snk->rk, snk->dlq_topic, NULL))) {
+        snprintf(errstr, errstr_size, "kafka sink: dead-letter topic \"%s\": %s", snk->dlq_topic,
+                 rd_kafka_err2str(rd_kafka_last_error()));
+        return SL_ERR_CONFIG;
+    }
+    return SL_OK;
+}
+
+/* Errors after which a new producer cannot help: another instance owns the transactional
+ * id (recreating would fence it back, and the two would take turns), or the credentials
+ * lack a permission. */
+static bool fatal_recoverable(rd_kafka_resp_err_t e)
+{
+    switch (e) {
+    case RD_KAFKA_RESP_ERR__FENCED:
+    case RD_KAFKA_RESP_ERR_PRODUCER_FENCED:
+    case RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH:
+    case RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+        return false;
+    default:
+        return true;
+    }
+}
+
+static int by_seq(const void *a, const void *b)
+{
+    const sl_event_t *x = *(sl_event_t *const *)a, *y = *(sl_event_t *const *)b;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int submit_one(sl_sink_t *snk, sl_event_t *ev);
+
+/* Reports every event still waiting in `resend` failed. */
+static void resend_fail(sl_sink_t *snk, size_t from)
+{
+    for (size_t i = from; i < snk->nresend; i++) {
+        if (!snk->closing)
+            snk->env.on_delivery(snk->env.opaque, snk->resend[i], SL_ERR_SERVER);
+        sl_event_unref(snk->resend[i]);
+    }
+    snk->nresend = 0;
+}
+
+/* Invariant 4: the producer died. Takes back everything it had not delivered (and in
+ * exactly-once mode the open transaction's acknowledged messages, which die with it),
+ * builds a new producer and produces them again in source order. SL_OK: done, the sink
+ * works again. SL_ERR_AGAIN: the new producer died too, call again. Otherwise snk->err
+ * says why and the caller gives up (fail_fatal). */
+static int recover(sl_sink_t *snk)
+{
+    char e[512];
+    rd_kafka_resp_err_t why = snk->fatal_err;
+    if (!fatal_recoverable(why)) {
+        snprintf(e, sizeof e, "%s", snk->err);
+        snprintf(snk->err, sizeof snk->err,
+                 "%s (not recoverable by a new producer%s; fix the cause and restart sluice: "
+                 "it resumes from the last durable position)",
+                 e, snk->eos ? ": is another sluice running with this transactional.id?" : "");
+        return SL_ERR_SERVER;
+    }
+    int64_t t = now_ms();
+    int64_t *oldest = &snk->recreate_times[snk->recreations % RECREATE_MAX];
+    if (snk->recreations >= RECREATE_MAX && t - *oldest < RECREATE_WINDOW_MS) {
+        snprintf(e, sizeof e, "%s", snk->err);
+        snprintf(snk->err, sizeof snk->err,
+                 "%s (the %d%s fatal producer error within %d s: giving up; a restart resumes "
+                 "from the last durable position)",
+                 e, RECREATE_MAX + 1, "th", RECREATE_WINDOW_MS / 1000);
+        return SL_ERR_SERVER;
+    }
+    *oldest = t;
+    snk->recreations++;
+
+    /* 1. the dead producer's messages come back through their reports (dr_msg_cb) */
+    snk->recovering = true;
+    rd_kafka_purge(snk->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    int64_t deadline = now_ms() + DESTROY_DRAIN_MS;
+    while ((snk->outstanding || snk->offset_dr == 0) && now_ms() < deadline)
+        rd_kafka_poll(snk->rk, 10);
+    snk->recovering = false;
+    if (snk->outstanding) {
+        snprintf(snk->err, sizeof snk->err,
+                 "fatal producer error: %s; %zu messages not returned by the dead producer",
+                 rd_kafka_err2name(why), snk->outstanding);
+        return SL_ERR_SERVER;
+    }
+    if (snk->eos) { /* the open transaction is lost with the producer */
+        for (size_t i = 0; i < snk->nheld; i++)
+            if (!resend_push(snk, snk->held[i])) {
+                snk->nheld -= i;
+                memmove(snk->held, snk->held + i, snk->nheld * sizeof *snk->held);
+                snprintf(snk->err, sizeof snk->err, "out of memory recreating the producer");
+                return SL_ERR_NOMEM;
+            }
+        snk->nheld = 0;
+        snk->in_txn = false;
+        snk->txn_err = SL_OK;
+    }
+
+    /* 2. a new producer */
+    handles_drop(snk);
+    rd_kafka_destroy(snk->rk);
+    snk->rk = NULL;
+    int rc = new_producer(snk->conf, snk, &snk->rk, true, e, sizeof e);
+    if (rc == SL_OK)
+        rc = producer_setup(snk, e, sizeof e);
+    if (rc != SL_OK) {
+        snprintf(snk->err, sizeof snk->err, "recreating the producer after a fatal error: %s", e);
+        return rc;
+    }
+    snk->fatal = false;
+    snk->fatal_err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    snk->err[0] = '\0';
+
+    /* 3. everything again, in source order (per-partition order is kept) */
+    size_t n = snk->nresend, i;
+    qsort(snk->resend, n, sizeof *snk->resend, by_seq);
+    for (i = 0; i < n; i++) {
+        deadline = now_ms() + snk->flush_timeout_ms;
+        while ((rc = submit_one(snk, snk->resend[i])) == SL_ERR_AGAIN && now_ms() < deadline)
+            rd_kafka_poll(snk->rk, 10);
+        if (rc != SL_OK)
+            break;
+        sl_event_unref(snk->resend[i]); /* submit_one took its own */
+    }
+    if (i < n) {
+        if (snk->fatal) { /* the new producer died too: the rest waits for the next one */
+            memmove(snk->resend, snk->resend + i, (n - i) * sizeof *snk->resend);
+            snk->nresend = n - i;
+            return SL_ERR_AGAIN;
+        }
+        resend_fail(snk, i);
+        return rc == SL_ERR_AGAIN ? SL_ERR_CONN : rc;
+    }
+    snk->nresend = 0;
+    sl_warn("kafka sink: producer recreated after a fatal error (%s); %zu undelivered messages "
+            "produced again",
+            rd_kafka_err2name(why), n);
+    return SL_OK;
+}
+
+/* Invariant 4, when a new producer cannot help: fail everything still in flight, once,
+ * and say why. */
+static int fail_fatal(sl_sink_t *snk)
+{
+    snk->given_up = true;
+    if (snk->rk) {
+        rd_kafka_purge(snk->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        int64_t deadline = now_ms() + DESTROY_DRAIN_MS;
+        while (snk->outstanding && now_ms() < deadline)
+            rd_kafka_poll(snk->rk, 10);
+    }
+    held_report(snk, SL_ERR_SERVER);
+    resend_fail(snk, 0);
+    snk->in_txn = false;
+    return SL_ERR_SERVER;
+}
+
+/* The producer died: recreate it, or give up. SL_OK when the sink works again. */
+static int on_fatal(sl_sink_t *snk)
+{
+    if (snk->given_up)
+        return SL_ERR_SERVER;
+    int rc;
+    while ((rc = recover(snk)) == SL_ERR_AGAIN) /* bounded: recover() counts recreations */
+        ;
+    if (rc == SL_OK)
+        return SL_OK;
+    sl_error("kafka sink: %s", snk->err);
+    return fail_fatal(snk);
 }
 
 /* ---------- the vtable ---------- */
@@ -643,21 +1165,18 @@ static void kafka_destroy(sl_sink_t *snk)
             if (e)
                 rd_kafka_error_destroy(e);
         }
-        held_report(snk, SL_ERR_STOPPED); /* closing: references only */
     }
-    for (size_t i = 0; i < snk->topics_size; i++)
-        if (snk->topics[i].name) {
-            rd_kafka_topic_destroy(snk->topics[i].rkt);
-            free(snk->topics[i].name);
-        }
-    free(snk->topics);
-    if (snk->offsets_rkt)
-        rd_kafka_topic_destroy(snk->offsets_rkt);
-    if (snk->dlq_rkt)
-        rd_kafka_topic_destroy(snk->dlq_rkt);
+    snk->closing = true;
+    held_report(snk, SL_ERR_STOPPED); /* closing: references only */
+    resend_fail(snk, 0);
+    handles_drop(snk);
     if (snk->rk)
         rd_kafka_destroy(snk->rk);
+    for (size_t i = 0; i < MAX_HEADERS; i++)
+        sl_buf_free(&snk->hbuf[i]);
+    sl_jdoc_free(&snk->jdoc);
     free(snk->held);
+    free(snk->resend);
     free(snk->txn_id);
     free(snk->offsets_topic);
     free(snk->dlq_topic);
@@ -679,18 +1198,71 @@ static void warn_weak_settings(const sl_conf_t *conf)
                 "reorder messages of a partition");
 }
 
-/* "<prefix><topic.prefix>" or the configured value; NULL on out of memory. */
-static char *name_or_default(const sl_conf_t *conf, const char *key, const char *prefix)
+/* "<prefix><topic.prefix>" or the first configured value of keys[]; NULL on out of
+ * memory. */
+static char *name_or_default(const sl_conf_t *conf, const char *const *keys, const char *prefix)
 {
-    const char *v = sl_conf_str(conf, key);
-    if (v && *v)
-        return strdup(v);
+    for (size_t i = 0; keys[i]; i++) {
+        const char *v = sl_conf_str(conf, keys[i]);
+        if (v && *v)
+            return strdup(v);
+    }
     const char *tp = sl_conf_str(conf, "debezium.source.topic.prefix");
     size_t n = strlen(prefix) + (tp ? strlen(tp) : 0) + 1;
     char *s = malloc(n);
     if (s)
         snprintf(s, n, "%s%s", prefix, tp ? tp : "");
     return s;
+}
+
+#define OFFSET_STORAGE_KEY "sluice.sink.kafka.offset.storage"
+
+/* Offsets in Kafka: exactly-once mode always; normal mode with offset.storage=kafka, or
+ * Debezium's debezium.source.offset.storage=...KafkaOffsetBackingStore. */
+static int offset_storage(const sl_conf_t *conf, bool eos, bool *kafka, char *errstr,
+                          size_t errstr_size)
+{
+    const char *v = sl_conf_str(conf, OFFSET_STORAGE_KEY);
+    const char *dbz = sl_conf_str(conf, "debezium.source.offset.storage");
+    bool want_kafka = (v && strcasecmp(v, "kafka") == 0) ||
+                      (dbz && strstr(dbz, "KafkaOffsetBackingStore"));
+    if (eos && sl_conf_is_set(conf, OFFSET_STORAGE_KEY) && !want_kafka) {
+        snprintf(errstr, errstr_size,
+                 "%s: " OFFSET_STORAGE_KEY "=%s contradicts sluice.sink.kafka.exactly.once=true "
+                 "(exactly-once mode stores the offsets in Kafka, with the events)",
+                 sl_conf_origin(conf, OFFSET_STORAGE_KEY), v);
+        return SL_ERR_CONFIG;
+    }
+    *kafka = eos || want_kafka;
+    return SL_OK;
+}
+
+/* SLUICE_TEST_KAFKA_FATAL_AT=n[,n...]: a test-only hook (not a configuration key, read
+ * from the environment only): after the n-th message produced, librdkafka is told to
+ * raise a fatal error (rd_kafka_test_fatal_error), as a broken idempotence sequence
+ * would; tests/integration/test_kafka_fatal.sh uses it. */
+static void test_fatal_parse(sl_sink_t *snk)
+{
+    const char *v = getenv(TEST_FATAL_ENV);
+    while (v && *v && snk->nfatal_at < N(snk->fatal_at)) {
+        char *end;
+        unsigned long long n = strtoull(v, &end, 10);
+        if (end == v)
+            break;
+        snk->fatal_at[snk->nfatal_at++] = n;
+        v = *end == ',' ? end + 1 : end;
+    }
+    if (snk->nfatal_at)
+        sl_warn("kafka sink: %s is set: fatal producer errors will be injected (tests only)",
+                TEST_FATAL_ENV);
+}
+
+static void test_fatal(sl_sink_t *snk)
+{
+    for (size_t i = 0; i < snk->nfatal_at; i++)
+        if (snk->fatal_at[i] == snk->produced)
+            rd_kafka_test_fatal_error(snk->rk, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+                                      "injected by " TEST_FATAL_ENV);
 }
 
 static int kafka_create(sl_sink_t **out, const sl_conf_t *conf, const sl_sink_env_t *env,
@@ -703,18 +1275,26 @@ static int kafka_create(sl_sink_t **out, const sl_conf_t *conf, const sl_sink_en
     }
     snk->env = *env;
     snk->conf = conf;
+    snk->offset_dr = 1;
     snk->flush_timeout_ms = sl_conf_int(conf, "sluice.sink.kafka.flush.timeout.ms");
-    snk->headers = sl_conf_bool(conf, "sluice.sink.kafka.headers");
     snk->eos = sl_conf_bool(conf, "sluice.sink.kafka.exactly.once");
+    int rc = headers_parse(conf, snk->hdr, &snk->nhdr, errstr, errstr_size);
+    if (rc == SL_OK)
+        rc = offset_storage(conf, snk->eos, &snk->offset_kafka, errstr, errstr_size);
+    if (rc != SL_OK) {
+        kafka_destroy(snk);
+        return rc;
+    }
+    for (size_t i = 0; i < snk->nhdr; i++)
+        snk->hdr_json |= snk->hdr[i].kind == HDR_JSON;
     const char *tol = sl_conf_str(conf, "debezium.sink.kafka.errors.tolerance");
     snk->tolerate = tol && strcasecmp(tol, "all") == 0;
     const char *dlq = sl_conf_str(conf, "debezium.sink.kafka.errors.deadletterqueue.topic.name");
     if (dlq && *dlq && !(snk->dlq_topic = strdup(dlq))) {
         snprintf(errstr, errstr_size, "out of memory");
-        free(snk);
+        kafka_destroy(snk);
         return SL_ERR_NOMEM;
     }
-    int rc;
     if (snk->eos) {
         const char *idem = sl_conf_str(conf, PRODUCER_PREFIX "enable.idempotence");
         if (idem && strcasecmp(idem, "false") == 0) {
@@ -722,70 +1302,50 @@ static int kafka_create(sl_sink_t **out, const sl_conf_t *conf, const sl_sink_en
                      "%s: " PRODUCER_PREFIX "enable.idempotence=false contradicts "
                      "sluice.sink.kafka.exactly.once=true (transactions need idempotence)",
                      sl_conf_origin(conf, PRODUCER_PREFIX "enable.idempotence"));
-            free(snk);
+            kafka_destroy(snk);
             return SL_ERR_CONFIG;
         }
-        snk->txn_id = name_or_default(conf, "sluice.sink.kafka.transactional.id", "sluice-");
-        snk->offsets_topic =
-            name_or_default(conf, "sluice.sink.kafka.offsets.topic", "sluice-offsets-");
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         snk->instance = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    }
+    if (snk->offset_kafka) {
+        static const char *const id_keys[] = {"sluice.sink.kafka.transactional.id", NULL};
+        static const char *const topic_keys[] = {"sluice.sink.kafka.offsets.topic",
+                                                 "debezium.source.offset.storage.topic", NULL};
+        snk->txn_id = name_or_default(conf, id_keys, "sluice-");
+        snk->offsets_topic = name_or_default(conf, topic_keys, "sluice-offsets-");
         if (!snk->txn_id || !snk->offsets_topic) {
             snprintf(errstr, errstr_size, "out of memory");
             kafka_destroy(snk);
             return SL_ERR_NOMEM;
         }
     }
-    if ((rc = new_producer(conf, snk, &snk->rk, false, errstr, errstr_size)) != SL_OK) {
+    test_fatal_parse(snk);
+    if ((rc = new_producer(conf, snk, &snk->rk, false, errstr, errstr_size)) != SL_OK ||
+        (rc = producer_setup(snk, errstr, errstr_size)) != SL_OK) {
         kafka_destroy(snk);
         return rc;
     }
     warn_weak_settings(conf);
-    if (snk->eos) {
-        /* Fences an older instance with the same transactional.id and completes or aborts
-         * its open transaction, so that offset_load reads a settled offsets topic. */
-        rd_kafka_error_t *e = rd_kafka_init_transactions(snk->rk, (int)snk->flush_timeout_ms);
-        if (e) {
-            snprintf(errstr, errstr_size,
-                     "kafka sink: could not initialize transactions (transactional.id \"%s\") "
-                     "on %s: %s (%s)",
-                     snk->txn_id, sl_conf_str(conf, PRODUCER_PREFIX "bootstrap.servers"),
-                     rd_kafka_error_string(e), rd_kafka_error_name(e));
-            rd_kafka_error_destroy(e);
-            kafka_destroy(snk);
-            return SL_ERR_CONN;
-        }
-        if (!(snk->offsets_rkt = rd_kafka_topic_new(snk->rk, snk->offsets_topic, NULL))) {
-            snprintf(errstr, errstr_size, "kafka sink: offsets topic \"%s\": %s",
-                     snk->offsets_topic, rd_kafka_err2str(rd_kafka_last_error()));
-            kafka_destroy(snk);
-            return SL_ERR_CONFIG;
-        }
+    if (snk->eos)
         sl_info("kafka sink: exactly-once: transactional.id \"%s\", offsets topic \"%s\"",
                 snk->txn_id, snk->offsets_topic);
-    }
-    if (snk->dlq_topic) {
-        if (!(snk->dlq_rkt = rd_kafka_topic_new(snk->rk, snk->dlq_topic, NULL))) {
-            snprintf(errstr, errstr_size, "kafka sink: dead-letter topic \"%s\": %s",
-                     snk->dlq_topic, rd_kafka_err2str(rd_kafka_last_error()));
-            kafka_destroy(snk);
-            return SL_ERR_CONFIG;
-        }
-        if (!snk->tolerate)
-            sl_warn("kafka sink: debezium.sink.kafka.errors.deadletterqueue.topic.name is set "
-                    "but errors.tolerance is none: nothing goes to \"%s\"", snk->dlq_topic);
-    }
+    else if (snk->offset_kafka)
+        sl_info("kafka sink: offsets in topic \"%s\" (record key \"%s\")", snk->offsets_topic,
+                snk->txn_id);
+    if (snk->dlq_topic && !snk->tolerate)
+        sl_warn("kafka sink: debezium.sink.kafka.errors.deadletterqueue.topic.name is set "
+                "but errors.tolerance is none: nothing goes to \"%s\"", snk->dlq_topic);
     sl_info("kafka sink: producer for %s",
             sl_conf_str(conf, PRODUCER_PREFIX "bootstrap.servers"));
     *out = snk;
     return SL_OK;
 }
 
-static int kafka_submit(sl_sink_t *snk, sl_event_t *ev)
+/* Produces one event on the current producer (no fatal check: recover() uses it too). */
+static int submit_one(sl_sink_t *snk, sl_event_t *ev)
 {
-    if (snk->fatal)
-        return SL_ERR_SERVER;
     if (snk->eos && !snk->in_txn) {
         int rc = txn_begin(snk);
         if (rc != SL_OK)
@@ -797,7 +1357,8 @@ static int kafka_submit(sl_sink_t *snk, sl_event_t *ev)
     sl_event_ref(ev);
     /* msgflags 0: librdkafka points at ev->value until the report (no copy, no free);
      * the key and headers are always copied by librdkafka. */
-    rd_kafka_vu_t vu[8];
+    rd_kafka_vu_t vu[6 + MAX_HEADERS];
+    char posbuf[40];
     size_t n = 0;
     vu[n].vtype = RD_KAFKA_VTYPE_RKT, vu[n++].u.rkt = rkt;
     vu[n].vtype = RD_KAFKA_VTYPE_PARTITION, vu[n++].u.i32 = RD_KAFKA_PARTITION_UA;
@@ -807,24 +1368,27 @@ static int kafka_submit(sl_sink_t *snk, sl_event_t *ev)
     vu[n].vtype = RD_KAFKA_VTYPE_VALUE, vu[n].u.mem.ptr = (void *)ev->value,
     vu[n++].u.mem.size = ev->value ? ev->value_len : 0;
     vu[n].vtype = RD_KAFKA_VTYPE_OPAQUE, vu[n++].u.ptr = ev;
-    if (snk->headers && ev->op) {
-        vu[n].vtype = RD_KAFKA_VTYPE_HEADER, vu[n].u.header.name = "__op",
-        vu[n].u.header.val = &ev->op, vu[n++].u.header.size = 1;
-    }
-    if (snk->headers && snk->eos) { /* which Kafka transaction wrote it (tests, audits) */
-        vu[n].vtype = RD_KAFKA_VTYPE_HEADER, vu[n].u.header.name = "__sluice.txn",
-        vu[n].u.header.val = snk->txn_label, vu[n++].u.header.size = strlen(snk->txn_label);
-    }
+    if (snk->nhdr)
+        n += headers_fill(snk, ev, vu + n, posbuf);
     rd_kafka_error_t *err = rd_kafka_produceva(snk->rk, vu, n);
     if (!err) {
         snk->outstanding++;
+        snk->produced++;
+        if (snk->nfatal_at)
+            test_fatal(snk);
         return SL_OK;
     }
     rd_kafka_resp_err_t e = rd_kafka_error_code(err);
+    bool dead = rd_kafka_error_is_fatal(err) || e == RD_KAFKA_RESP_ERR__FATAL;
     rd_kafka_error_destroy(err);
     sl_event_unref(ev); /* no report will come (invariant 3) */
     if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL)
         return SL_ERR_AGAIN;
+    if (dead || producer_dead(snk)) { /* kafka_submit recreates the producer */
+        note_fatal(snk, snk->rk);
+        if (snk->fatal)
+            return SL_ERR_SERVER;
+    }
     if (e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && snk->tolerate) {
         if (!snk->dlq_rkt) {
             sl_warn("kafka sink: message to topic \"%.*s\" too large (%zu bytes): dropped "
@@ -846,33 +1410,41 @@ static int kafka_submit(sl_sink_t *snk, sl_event_t *ev)
     return e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ? SL_ERR_TOO_BIG : SL_ERR_SERVER;
 }
 
-/* Invariant 4: fail everything still in flight, once, and say why. */
-static int fail_fatal(sl_sink_t *snk)
+static int kafka_submit(sl_sink_t *snk, sl_event_t *ev)
 {
-    rd_kafka_purge(snk->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-    int64_t deadline = now_ms() + DESTROY_DRAIN_MS;
-    while (snk->outstanding && now_ms() < deadline)
-        rd_kafka_poll(snk->rk, 10);
-    held_report(snk, SL_ERR_SERVER);
-    snk->in_txn = false;
-    return SL_ERR_SERVER;
+    if (snk->fatal && on_fatal(snk) != SL_OK)
+        return SL_ERR_SERVER;
+    int rc = submit_one(snk, ev);
+    if (rc != SL_OK && snk->fatal) { /* died under us: recreate, then try once more */
+        if (on_fatal(snk) != SL_OK)
+            return SL_ERR_SERVER;
+        rc = submit_one(snk, ev);
+    }
+    return rc;
 }
 
 /* Waits until every submitted message has its report (and, if `offset_dr`, the offset
- * record too), at most flush.timeout.ms. */
+ * record too), at most flush.timeout.ms. A fatal error on the way recreates the producer
+ * (the wait then starts again for the messages produced anew). */
 static int wait_reports(sl_sink_t *snk, bool offset_dr)
 {
     int64_t deadline = now_ms() + snk->flush_timeout_ms;
     /* rd_kafka_flush sends at once (ignores linger.ms) and serves delivery reports;
      * slices so that our own count, not librdkafka's wider outq_len, decides. */
-    while ((snk->outstanding || (offset_dr && snk->offset_dr == 0)) && !snk->fatal) {
+    while (snk->outstanding || (offset_dr && snk->offset_dr == 0)) {
+        if (snk->fatal) {
+            if (on_fatal(snk) != SL_OK)
+                return SL_ERR_SERVER;
+            deadline = now_ms() + snk->flush_timeout_ms;
+            continue;
+        }
         int64_t left = deadline - now_ms();
         if (left <= 0)
             break;
         (void)rd_kafka_flush(snk->rk, (int)(left < FLUSH_SLICE_MS ? left : FLUSH_SLICE_MS));
     }
     if (snk->fatal)
-        return fail_fatal(snk);
+        return on_fatal(snk) == SL_OK ? SL_ERR_AGAIN : SL_ERR_SERVER;
     if (snk->outstanding || (offset_dr && snk->offset_dr == 0)) {
         snprintf(snk->err, sizeof snk->err,
                  "%zu messages not acknowledged by the brokers within %lld ms "
@@ -884,60 +1456,102 @@ static int wait_reports(sl_sink_t *snk, bool offset_dr)
     return SL_OK;
 }
 
-/* Exactly-once mode: data only becomes "delivered" with flush_offset's commit, so a
- * plain flush (the pipeline's, when no position is known yet) only waits for acks. */
+/* Offsets in Kafka: data only becomes "delivered" with flush_offset, so a plain flush (the
+ * pipeline's, when no position is known yet) only waits for acks. */
 static int kafka_flush(sl_sink_t *snk)
 {
+    if (snk->fatal && on_fatal(snk) != SL_OK)
+        return SL_ERR_SERVER;
+    int rc;
+    while ((rc = wait_reports(snk, false)) == SL_ERR_AGAIN) /* recreated: wait again */
+        ;
+    return rc;
+}
+
+/* The offset record, in the open transaction in exactly-once mode. */
+static int offset_produce(sl_sink_t *snk, const char *offset, size_t offset_len)
+{
+    int rc;
+    if (snk->eos && !snk->in_txn && (rc = txn_begin(snk)) != SL_OK) /* after a recreation */
+        return rc;
+    snk->offset_dr = 0;
+    rd_kafka_vu_t vu[7];
+    size_t n = 0;
+    vu[n].vtype = RD_KAFKA_VTYPE_RKT, vu[n++].u.rkt = snk->offsets_rkt;
+    vu[n].vtype = RD_KAFKA_VTYPE_PARTITION, vu[n++].u.i32 = RD_KAFKA_PARTITION_UA;
+    vu[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS, vu[n++].u.i = RD_KAFKA_MSG_F_COPY;
+    vu[n].vtype = RD_KAFKA_VTYPE_KEY, vu[n].u.mem.ptr = snk->txn_id,
+    vu[n++].u.mem.size = strlen(snk->txn_id);
+    vu[n].vtype = RD_KAFKA_VTYPE_VALUE, vu[n].u.mem.ptr = (void *)offset,
+    vu[n++].u.mem.size = offset_len;
+    vu[n].vtype = RD_KAFKA_VTYPE_OPAQUE, vu[n++].u.ptr = &snk->offset_dr;
+    if (snk->eos) {
+        vu[n].vtype = RD_KAFKA_VTYPE_HEADER, vu[n].u.header.name = "__sluice.txn",
+        vu[n].u.header.val = snk->txn_label, vu[n++].u.header.size = strlen(snk->txn_label);
+    }
+    rd_kafka_error_t *e = rd_kafka_produceva(snk->rk, vu, n);
+    if (e) {
+        snk->offset_dr = 1;
+        if (producer_dead(snk)) {
+            note_fatal(snk, snk->rk);
+            rd_kafka_error_destroy(e);
+            return SL_ERR_SERVER;
+        }
+        return txn_error(snk, "could not produce the offset record", e);
+    }
+    rc = wait_reports(snk, true);
+    if (rc == SL_OK && snk->offset_dr < 0)
+        rc = SL_ERR_SERVER;
+    return rc;
+}
+
+/* One attempt of flush_offset. SL_ERR_AGAIN: the producer was recreated on the way; the
+ * events are in flight again, try again. */
+static int flush_offset_once(sl_sink_t *snk, const char *offset, size_t offset_len)
+{
+    int rc = SL_OK;
+    if (snk->eos && !snk->in_txn && (rc = txn_begin(snk)) != SL_OK) /* markers alone */
+        goto fatal_check;
+    /* invariant 6: the data, then the offset record, then the commit */
+    rc = wait_reports(snk, false);
+    if (rc == SL_OK && snk->txn_err == SL_OK)
+        rc = offset_produce(snk, offset, offset_len);
+fatal_check:
+    if (snk->fatal || rc == SL_ERR_AGAIN)
+        return rc == SL_ERR_AGAIN || on_fatal(snk) == SL_OK ? SL_ERR_AGAIN : SL_ERR_SERVER;
+    if (rc == SL_OK && snk->txn_err != SL_OK)
+        rc = snk->txn_err; /* snk->err already says which message failed */
+    if (rc != SL_OK) {
+        if (snk->eos) {
+            txn_abort(snk, rc);
+        } else {
+            snk->txn_err = SL_OK;
+            held_report(snk, rc);
+        }
+        return rc;
+    }
+    if (!snk->eos) { /* normal mode: the data and the record covering it are acknowledged */
+        held_report(snk, SL_OK);
+        return SL_OK;
+    }
+    rc = txn_commit(snk);
     if (snk->fatal)
-        return fail_fatal(snk);
-    return wait_reports(snk, false);
+        return on_fatal(snk) == SL_OK ? SL_ERR_AGAIN : SL_ERR_SERVER;
+    return rc;
 }
 
 static int kafka_flush_offset(sl_sink_t *snk, const char *offset, size_t offset_len)
 {
-    if (snk->fatal)
-        return fail_fatal(snk);
-    int rc = SL_OK;
-    if (!snk->in_txn && (rc = txn_begin(snk)) != SL_OK) /* progress made of markers alone */
-        return snk->fatal ? fail_fatal(snk) : rc;
-    /* invariant 6: the data, then the offset record, then the commit */
-    rc = wait_reports(snk, false);
-    if (rc == SL_OK && snk->txn_err == SL_OK) {
-        snk->offset_dr = 0;
-        rd_kafka_vu_t vu[7];
-        size_t n = 0;
-        vu[n].vtype = RD_KAFKA_VTYPE_RKT, vu[n++].u.rkt = snk->offsets_rkt;
-        vu[n].vtype = RD_KAFKA_VTYPE_PARTITION, vu[n++].u.i32 = RD_KAFKA_PARTITION_UA;
-        vu[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS, vu[n++].u.i = RD_KAFKA_MSG_F_COPY;
-        vu[n].vtype = RD_KAFKA_VTYPE_KEY, vu[n].u.mem.ptr = snk->txn_id,
-        vu[n++].u.mem.size = strlen(snk->txn_id);
-        vu[n].vtype = RD_KAFKA_VTYPE_VALUE, vu[n].u.mem.ptr = (void *)offset,
-        vu[n++].u.mem.size = offset_len;
-        vu[n].vtype = RD_KAFKA_VTYPE_OPAQUE, vu[n++].u.ptr = &snk->offset_dr;
-        vu[n].vtype = RD_KAFKA_VTYPE_HEADER, vu[n].u.header.name = "__sluice.txn",
-        vu[n].u.header.val = snk->txn_label, vu[n++].u.header.size = strlen(snk->txn_label);
-        rd_kafka_error_t *e = rd_kafka_produceva(snk->rk, vu, n);
-        if (e) {
-            rc = txn_error(snk, "could not produce the offset record", e);
-        } else {
-            rc = wait_reports(snk, true);
-            if (rc == SL_OK && snk->offset_dr < 0)
-                rc = SL_ERR_SERVER;
-        }
-    }
-    if (snk->fatal)
-        return fail_fatal(snk);
-    if (rc == SL_OK && snk->txn_err != SL_OK)
-        rc = snk->txn_err; /* snk->err already says which message failed */
-    if (rc != SL_OK) {
-        txn_abort(snk, rc);
-        return rc;
-    }
-    rc = txn_commit(snk);
-    return snk->fatal ? fail_fatal(snk) : rc;
+    if (snk->fatal && on_fatal(snk) != SL_OK)
+        return SL_ERR_SERVER;
+    int rc;
+    for (int i = 0; (rc = flush_offset_once(snk, offset, offset_len)) == SL_ERR_AGAIN; i++)
+        if (i == RECREATE_MAX) /* on_fatal gives up first; belt and braces */
+            return SL_ERR_SERVER;
+    return rc;
 }
 
-/* ---------- exactly-once: reading the offset back ---------- */
+/* ---------- offsets in Kafka: reading the offset back ---------- */
 
 /* Connection keys of the producer that the offsets consumer needs too. */
 static bool consumer_key(const char *subkey)
@@ -973,6 +1587,8 @@ static rd_kafka_t *offsets_consumer(sl_sink_t *snk, char *errstr, size_t errstr_
         {"isolation.level", "read_committed"}, {"enable.partition.eof", "true"},
         {"enable.auto.commit", "false"},       {"auto.offset.reset", "earliest"},
         {"client.id", "sluice-offsets"},
+        /* an empty partition answers at once: start-up does not wait 500 ms per fetch */
+        {"fetch.wait.max.ms", "10"},
         /* assign() needs a group handle; nothing is ever committed or joined */
         {"group.id", "sluice-offsets-reader"},
     };
@@ -997,7 +1613,7 @@ static rd_kafka_t *offsets_consumer(sl_sink_t *snk, char *errstr, size_t errstr_
     return rk;
 }
 
-/* Exactly-once mode only (kafka_caps); normal mode uses the pipeline's file store. */
+/* Offsets in Kafka only (kafka_caps); otherwise the pipeline uses its file store. */
 static int kafka_offset_load(sl_sink_t *snk, char **text, char *errstr, size_t errstr_size)
 {
     *text = NULL;
@@ -1088,6 +1704,11 @@ static int kafka_offset_load(sl_sink_t *snk, char **text, char *errstr, size_t e
     }
     sl_info("kafka sink: offsets topic \"%s\": %s", snk->offsets_topic,
             best ? "resuming from the stored offset" : "no stored offset");
+    const char *file = sl_conf_str(snk->conf, "debezium.source.offset.storage.file.filename");
+    if (!best && file && access(file, F_OK) == 0)
+        sl_warn("kafka sink: offsets file %s exists but offsets are stored in Kafka (topic "
+                "\"%s\"): the file is not read, the source starts as if new",
+                file, snk->offsets_topic);
     *text = best;
     best = NULL;
 out:
@@ -1106,9 +1727,11 @@ out:
 
 static int kafka_poll(sl_sink_t *snk, int timeout_ms)
 {
+    if (!snk->rk)
+        return 0;
     int n = rd_kafka_poll(snk->rk, timeout_ms);
-    if (snk->fatal && (snk->outstanding || snk->nheld))
-        (void)fail_fatal(snk);
+    if (snk->fatal)
+        (void)on_fatal(snk); /* recreated, or everything reported failed */
     return n;
 }
 
@@ -1119,14 +1742,20 @@ static const char *kafka_last_error(const sl_sink_t *snk) { return snk->err; }
  * driven by flush_offset (one Kafka transaction per flush). */
 static unsigned kafka_caps(const sl_sink_t *snk)
 {
-    return snk->eos ? SL_SINK_CAP_OFFSETS : SL_SINK_CAP_ASYNC;
+    return snk->offset_kafka ? SL_SINK_CAP_OFFSETS : SL_SINK_CAP_ASYNC;
 }
 static int kafka_check(const sl_conf_t *conf, FILE *report)
 {
     char errstr[512];
     const char *bs = sl_conf_str(conf, PRODUCER_PREFIX "bootstrap.servers");
     rd_kafka_t *rk;
-    if (new_producer(conf, NULL, &rk, true, errstr, sizeof errstr) != SL_OK) {
+    hdr_spec_t hdr[MAX_HEADERS];
+    size_t nhdr;
+    bool kafka_offsets;
+    if (headers_parse(conf, hdr, &nhdr, errstr, sizeof errstr) != SL_OK ||
+        offset_storage(conf, sl_conf_bool(conf, "sluice.sink.kafka.exactly.once"), &kafka_offsets,
+                       errstr, sizeof errstr) != SL_OK ||
+        new_producer(conf, NULL, &rk, true, errstr, sizeof errstr) != SL_OK) {
         fprintf(report, "FAIL: sink kafka: %s\n", errstr);
         return 1;
     }
@@ -1170,9 +1799,17 @@ static const sl_prop_def_t kafka_defs[] = {
      "How long a flush waits for the brokers to acknowledge every message in flight; after "
      "that the pipeline stops with an error (the position never advances without acks) and a "
      "restart re-sends from the last durable position."},
-    {"sluice.sink.kafka.headers", SL_PT_BOOL, "false", NULL, 0, 0, 0,
-     "Add a header __op (c, u, d, r, t, m) to each message (tombstones have none); in "
-     "exactly-once mode also __sluice.txn, the Kafka transaction that wrote the message."},
+    {HEADERS_KEY, SL_PT_LIST, "false", NULL, 0, 0, 0,
+     "Headers on each message, named as Debezium's ExtractNewRecordState add.headers names "
+     "them: op (__op), table (__table), db (__db), schema (__schema), lsn (__lsn), ts_ms (__ts_ms, "
+     "the envelope's), any source field as source.<field> (source.ts_ms -> __source_ts_ms; "
+     "source.file, source.pos, source.gtid for MySQL), transaction.<field>; and sluice's own "
+     "sluice.position (__sluice.position: the event's place in the source's order, "
+     "<commit position>-<index> in fixed-width hex, equal on a message sent again after a "
+     "crash, ordered as strings) and sluice.txn (__sluice.txn, exactly-once mode: the "
+     "Kafka transaction that wrote the message). Values as text (strings unquoted). A field "
+     "the event does not have gives no header; tombstones carry only sluice.position. "
+     "true means op,sluice.txn (what this key meant as a boolean); false, none."},
     {"sluice.sink.kafka.exactly.once", SL_PT_BOOL, "false", NULL, 0, 0, 0,
      "Exactly-once delivery for read_committed consumers: a transactional producer writes the "
      "events and the source offset (to sluice.sink.kafka.offsets.topic) in one Kafka "
@@ -1180,10 +1817,22 @@ static const sl_prop_def_t kafka_defs[] = {
      "debezium.source.offset.storage.file.filename."},
     {"sluice.sink.kafka.transactional.id", SL_PT_STRING, NULL, NULL, 0, 0, 0,
      "Exactly-once mode: the producer's transactional.id (default sluice-<topic.prefix>). "
-     "Only one running sluice may use it: a new one fences the old."},
+     "Only one running sluice may use it: a new one fences the old. With offsets in Kafka it "
+     "is also the offset record's key, in both modes (so switching modes keeps the position)."},
+    {OFFSET_STORAGE_KEY, SL_PT_ENUM, "file", "file|kafka", 0, 0, 0,
+     "Where the source position is stored in normal (at-least-once) mode: file "
+     "(debezium.source.offset.storage.file.filename) or kafka (a record in the offsets topic, "
+     "written once every event up to that position is acknowledged, and read back on start; "
+     "the file is then not used). kafka makes the sink wait for acknowledgements at each "
+     "flush, as exactly-once mode does. Exactly-once mode always stores offsets in Kafka. "
+     "debezium.source.offset.storage=org.apache.kafka.connect.storage.KafkaOffsetBackingStore "
+     "means kafka too, once the core accepts that value."},
+    {"debezium.source.offset.storage.topic", SL_PT_STRING, NULL, NULL, 0, 0, 0,
+     "Offsets in Kafka: the topic holding source positions, one record keyed by "
+     "sluice.sink.kafka.transactional.id (default sluice-offsets-<topic.prefix>). Create it "
+     "with cleanup.policy=compact; sluice does not create it."},
     {"sluice.sink.kafka.offsets.topic", SL_PT_STRING, NULL, NULL, 0, 0, 0,
-     "Exactly-once mode: the topic holding source offsets, keyed by transactional.id (default "
-     "sluice-offsets-<topic.prefix>). Create it with cleanup.policy=compact."},
+     "The same as debezium.source.offset.storage.topic (this one wins when both are set)."},
 };
 static const sl_prop_table_t kafka_props = {"sink.kafka", "Sink: kafka", kafka_defs,
                                             N(kafka_defs)};
