@@ -1097,6 +1097,14 @@ struct regex_check {
     size_t errstr_size;
 };
 
+const char *sl_regex_problem(const char *pattern)
+{
+    int cost = regex_check_cost(pattern);
+    return cost == RX_OK            ? NULL
+           : cost == RX_TOO_COMPLEX ? "is too complex"
+                                    : "repeats a subexpression that can match the empty string";
+}
+
 static int regex_check_item(void *ud, const char *item, size_t len)
 {
     struct regex_check *rc = ud;

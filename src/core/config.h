@@ -118,6 +118,10 @@ void sl_conf_list_free(char **list);
 /* Writes CONFIGURATION.md (markdown) for `tables` to `out`. */
 void sl_conf_write_markdown(FILE *out, const sl_prop_table_t *const *tables, size_t ntables);
 
+/* Why an extended regular expression is unsafe to compile (glibc's regcomp blows up on
+ * some: see config.c), e.g. "is too complex"; NULL when it is fine. */
+const char *sl_regex_problem(const char *pattern);
+
 /* Levenshtein-nearest key among `tables` to `key`, or NULL if nothing is reasonably close. */
 const char *sl_conf_nearest_key(const char *key, const sl_prop_table_t *const *tables,
                                 size_t ntables);

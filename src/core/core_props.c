@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/plugin.h"
+#include "core/route.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -23,8 +24,13 @@ static const sl_prop_def_t core_defs[] = {
         "fsync, rename, directory fsync)."},
     {"debezium.source.offset.storage", SL_PT_ENUM,
      "org.apache.kafka.connect.storage.FileOffsetBackingStore",
-     "org.apache.kafka.connect.storage.FileOffsetBackingStore", 0, 0, 0,
-     "Where offsets are stored; only the file store is available."},
+     "org.apache.kafka.connect.storage.FileOffsetBackingStore|"
+     "org.apache.kafka.connect.storage.KafkaOffsetBackingStore",
+     0, 0, 0,
+     "Where offsets are stored: the file store (offset.storage.file.filename), or, with the "
+     "Kafka sink, a compacted topic (debezium.source.offset.storage.topic; the same as "
+     "sluice.sink.kafka.offset.storage=kafka). The jdbc sink keeps its offsets in the target "
+     "database (sluice_offsets) whatever this says."},
     {"debezium.source.offset.flush.interval.ms", SL_PT_INT, "1000", NULL, 0, 86400000, 0,
      "Longest time between two offset store writes while events flow. The position is stored "
      "only once it is durable in the sink; a smaller value means fewer duplicates after a "
@@ -54,6 +60,13 @@ static const sl_prop_def_t core_defs[] = {
      "Log level (logs go to standard error)."},
     {"quarkus.*", SL_PT_PASSTHROUGH, NULL, NULL, 0, 0, SL_PF_IGNORED,
      "Quarkus settings of Debezium Server (logging, HTTP port)."},
+    {"debezium.transforms", SL_PT_LIST, NULL, NULL, 0, 0, 0,
+     "Transforms applied to every event's topic, in order, before any sink sees it. Only "
+     "org.apache.kafka.connect.transforms.RegexRouter is supported: "
+     "debezium.transforms.<name>.type, .regex (whole topic; POSIX extended syntax, with \\d "
+     "translated; no (?...) groups or lazy quantifiers) and .replacement ($1..$9 for groups)."},
+    {"debezium.transforms.*", SL_PT_PASSTHROUGH, NULL, NULL, 0, 0, 0,
+     "The keys of each transform listed in debezium.transforms (type, regex, replacement)."},
     {"debezium.source.name", SL_PT_STRING, NULL, NULL, 0, 0, SL_PF_IGNORED,
      "Connector instance name in Kafka Connect."},
 };
@@ -84,6 +97,16 @@ int sl_core_validate(const sl_conf_t *conf, char *errstr, size_t errstr_size)
                  sl_conf_is_set(conf, b) ? "" : ", the default");
         return SL_ERR_CONFIG;
     }
+    const char *os = "debezium.source.offset.storage", *sink = sl_conf_str(conf, "debezium.sink.type");
+    if (sl_conf_enum(conf, os) == 1 && (!sink || strcmp(sink, "kafka") != 0)) {
+        snprintf(errstr, errstr_size,
+                 "%s: %s=org.apache.kafka.connect.storage.KafkaOffsetBackingStore needs "
+                 "debezium.sink.type=kafka (sink here: %s); use the FileOffsetBackingStore",
+                 sl_conf_origin(conf, os), os, sink ? sink : "none");
+        return SL_ERR_CONFIG;
+    }
+    if (sl_router_validate(conf, errstr, errstr_size) != SL_OK)
+        return SL_ERR_CONFIG;
     const char *t = "debezium.source.topic.prefix", *tv = sl_conf_str(conf, t);
     if (tv && !topic_chars(tv)) {
         snprintf(errstr, errstr_size,

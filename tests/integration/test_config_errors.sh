@@ -88,6 +88,8 @@ debezium.sink.type=kafka|debezium.sink.kafka.producer.bootstrap.servers: require
 debezium.sink.type=kafka\ndebezium.sink.kafka.producer.bootstrap.servers=x:1\nsluice.sink.kafka.exactly.once=maybe|@:11: sluice.sink.kafka.exactly.once: 'maybe' is not a boolean (expected true or false)
 debezium.source.connector.class=mariadb|debezium.source.database.server.id: required key is missing (add 'debezium.source.database.server.id=...' to @)
 debezium.source.connector.class=mariadb\ndebezium.source.database.server.id=5\ndebezium.source.database.ssl.mode=verify_ca|@:11: debezium.source.database.ssl.mode=verify_ca needs sluice.mysql.ssl.ca, the CA certificate that signed the server's certificate; set it, or use ssl.mode=required to encrypt without verifying the server
+debezium.source.offset.storage=org.apache.kafka.connect.storage.KafkaOffsetBackingStore|@:9: debezium.source.offset.storage=org.apache.kafka.connect.storage.KafkaOffsetBackingStore needs debezium.sink.type=kafka (sink here: file); use the FileOffsetBackingStore
+debezium.transforms=R\ndebezium.transforms.R.type=org.apache.kafka.connect.transforms.RegexRouter\ndebezium.transforms.R.regex=(?i)x\ndebezium.transforms.R.replacement=y|@:11: debezium.transforms.R.regex: the regular expression uses a (?...) group, which POSIX regular expressions do not have
 TABLE
 
 printf '%s\ndebezium.source.table.include.list=public.a\ndebezium.source.table.exclude.list=public.b\n' "$base" >"$cfg"

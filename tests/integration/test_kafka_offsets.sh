@@ -17,13 +17,14 @@ sluice_conf "$conf" \
     "debezium.source.heartbeat.interval.ms=500" \
     "debezium.sink.type=kafka" \
     "debezium.sink.kafka.producer.bootstrap.servers=$KAFKA_BOOTSTRAP" \
-    "sluice.sink.kafka.offset.storage=kafka" \
+    "debezium.source.offset.storage=org.apache.kafka.connect.storage.KafkaOffsetBackingStore" \
     "debezium.source.offset.storage.topic=test-offsets"
+# (Debezium's spelling; sluice.sink.kafka.offset.storage=kafka means the same)
 
 # --- exactly-once with offset.storage=file is a contradiction: exit 2, key named
 bad=$TEST_TMP/bad.properties
-sed 's/^sluice.sink.kafka.offset.storage=.*/sluice.sink.kafka.offset.storage=file/' "$conf" >"$bad"
-echo "sluice.sink.kafka.exactly.once=true" >>"$bad"
+sed '/^debezium.source.offset.storage=/d' "$conf" >"$bad"
+printf 'sluice.sink.kafka.offset.storage=file\nsluice.sink.kafka.exactly.once=true\n' >>"$bad"
 line=$(grep -n '^sluice.sink.kafka.offset.storage=' "$bad" | cut -d: -f1)
 rc=0; out=$("$SLUICE_BIN" run -c "$bad" 2>&1) || rc=$?
 assert_eq 2 "$rc" "exactly.once=true with offset.storage=file: exit code 2"
