@@ -35,6 +35,9 @@
 #   disk_full        the file sink's file system (a small tmpfs) fills up (not
 #                    root: its file size limit is lowered); sluice waits
 #                    for room, the position stays, then it drains         -> file sink
+#   kill9_kafka      kill -9 sluice (at-least-once: duplicates bounded)   -> Kafka (mock cluster)
+#   kill9_kafka_eos  the same in exactly-once mode: no duplicate for a read_committed
+#                    consumer                                             -> Kafka (mock cluster)
 #   kill9_mariadb    MariaDB source, kill -9 sluice                        -> file sink
 #   mariadb_restart  MariaDB source restarted (SIGTERM and SIGKILL)        -> file sink
 #
@@ -421,6 +424,67 @@ scenario_disk_full() {
     verdict disk_full "$n" 0
     pg_stop
 }
+
+# Kafka (librdkafka's mock cluster, 3 brokers, read back with kcat). kafka_values OUT
+# [OFFSETS_TOPIC]: the value of every message of rel_t's topic, one per line, in
+# partition order; with OFFSETS_TOPIC only messages of committed Kafka transactions (the
+# mock writes no commit markers: test_kafka_eos.sh explains the rebuilt read_committed view).
+kafka_values() {
+    kafka_consume test.public.rel_t >"$TEST_TMP/kafka.msgs"
+    : >"$TEST_TMP/kafka.offs"
+    [[ -z "${2:-}" ]] || kafka_consume "$2" >"$TEST_TMP/kafka.offs"
+    python3 - "$TEST_TMP/kafka.msgs" "$TEST_TMP/kafka.offs" "${2:-}" >"$1" <<'PY'
+import json, sys
+msgs, offs, eos = sys.argv[1], sys.argv[2], sys.argv[3]
+def hdr(m):
+    h = m.get("headers") or []
+    return dict(zip(h[0::2], h[1::2]))
+committed = {hdr(json.loads(l)).get("__sluice.txn") for l in open(offs) if l.strip()}
+for line in open(msgs):
+    if not line.strip():
+        continue
+    m = json.loads(line)
+    if m["payload"] is not None and (not eos or hdr(m).get("__sluice.txn") in committed):
+        print(m["payload"])
+PY
+}
+
+kill9_kafka() { # kill9_kafka NAME EXACTLY_ONCE
+    local name=$1 eos=$2 kills conf=$TEST_TMP/$1.properties
+    source "$SLUICE_SRC/tests/kafka/lib.sh"
+    pg_source
+    kafka_start -p 3 test.public.rel_t "sluice-offsets-$name"
+    kills=$(scale kills 6 100)
+    file_conf "$conf" /dev/null "debezium.sink.type=kafka" \
+        "debezium.sink.kafka.producer.bootstrap.servers=$KAFKA_BOOTSTRAP" \
+        "sluice.sink.kafka.exactly.once=$eos" "sluice.sink.kafka.headers=true" \
+        "sluice.sink.kafka.offsets.topic=sluice-offsets-$name"
+    kk_run() { run_sluice "$name" "$conf" "$1"; }
+    kk_run 0
+    wait_streaming "$name" 0
+    start_workload "$name" "$(scale t 1200 30000)" 2000 --pg "$(pg_conninfo "$SRC_PORT")"
+    kill_loop "$kills" kk_run
+    kills=$KILLS
+    wait_workload "$name"
+    pg_state "$SRC_PORT" "$TEST_TMP/$name.src"
+    local offs=
+    [[ "$eos" == true ]] && offs=sluice-offsets-$name
+    local i
+    for ((i = 0; i < 120; i++)); do
+        kafka_values "$TEST_TMP/$name.values" $offs
+        CHECK=$(python3 "$REL_DIR/check.py" --log "$WL_LOG" --values "$TEST_TMP/$name.values" \
+            --source-state "$TEST_TMP/$name.src")
+        [[ "$CHECK" == *" lost=0 "*"state=same"* ]] && break
+        sleep 0.5
+    done
+    stop_sluice
+    if [[ "$eos" == true ]]; then verdict "$name" "$kills" 0; else verdict "$name" "$kills" $((kills * 2 * 8192)); fi
+    stop_pid "$KAFKA_PID" TERM 10 || true
+    pg_stop
+}
+
+scenario_kill9_kafka() { kill9_kafka kill9_kafka false; }
+scenario_kill9_kafka_eos() { kill9_kafka kill9_kafka_eos true; }
 
 my_source() {
     my_start

@@ -60,9 +60,11 @@ HEAD
     cat <<'TAIL'
 
 Scenarios (details in tests/reliability/run.sh):
-- kill9_file, kill9_jdbc, kill9_mariadb: kill -9 of sluice at random moments (0.1-0.9 s
-  apart) for as long as the workload runs, restarting it each time; file sink, PostgreSQL
-  target (a trigger logs every applied row, so a change applied twice shows), MariaDB source.
+- kill9_*: kill -9 of sluice at random moments (0.1-0.9 s apart) for as long as the
+  workload runs, restarting it each time: file sink; PostgreSQL, MariaDB and SQLite
+  targets (a trigger logs every applied row, so a change applied twice shows); Kafka
+  (mock cluster, read back with kcat) at-least-once and exactly-once (read_committed
+  view); MariaDB source.
 - source_restart, mariadb_restart: the source database restarted (fast/immediate,
   SIGTERM/SIGKILL) while streaming; sluice reconnects with backoff.
 - proxy_drop: sluice reaches PostgreSQL through a relay that resets every connection every
