@@ -9,6 +9,17 @@
 #     a change applied twice would fail on the primary key (and stop sluice), a lost one
 #     shows in the comparison; sluice_offsets holds one row, and the target equals the
 #     source at the end.
+#  4. COPY (insert.mode=insert, runs of >= 64 inserts): 600 rows of hostile values in one
+#     transaction (tabs, newlines, carriage returns, backslashes, the text \N, \. and
+#     empty strings beside NULLs, bytea with those bytes, arrays, json escapes) compare
+#     equal row by row; the target's statement log shows they went through COPY.
+#  5. kill -9 at random moments while 300-row insert transactions go through COPY: nothing
+#     lost, nothing applied twice.
+#  6. a row the target refuses inside a COPY run: errors.tolerance=none stops sluice with
+#     nothing of its target transaction committed; errors.tolerance=all applies it again one
+#     event at a time and writes the refused rows as dead letters.
+#  7. a target table that is a view (COPY cannot load one) still gets its long insert runs,
+#     as INSERTs.
 source "$(dirname "$0")/lib.sh"
 require_sluice
 
@@ -142,6 +153,96 @@ src_c "INSERT INTO k VALUES (999999, 1)"
 wait_for "same k id" 30 || fail "target differs after restart"
 assert_eq 0 "$(grep -ci 'error' "$TEST_TMP/sluice1000.err" || true)" "restart from sluice_offsets: no error, nothing re-applied"
 [[ "$before" != "$(checksum "$TGT_PORT" k id)" ]] || fail "new row did not arrive"
+
+# --- 4. COPY escaping: hostile values in a run long enough for COPY (sluice1000 runs on)
+tgt_c "ALTER SYSTEM SET log_statement = 'all'" && tgt_c "SELECT pg_reload_conf()" >/dev/null
+cat >"$TEST_TMP/hostile.sql" <<'SQL'
+CREATE TABLE hostile (id int PRIMARY KEY, s text, v varchar(40), by bytea, ai int[], at text[],
+                      j jsonb, n numeric, ts timestamptz, f boolean);
+INSERT INTO hostile SELECT g,
+    (ARRAY[E'tab\there', E'nl\nhere', E'cr\rhere', E'back\\slash', E'\\N', '', NULL,
+           E'end\\', E'\\.', E'\\', E'mix\t\n\r\\N\\t\\\\', 'ünïcødé ✓',
+           E'quote''s "dq"', ' lead/trail ', E'\\x41', E'two\n\nlines\n'])[1 + g % 16],
+    (ARRAY[E'\\N', NULL, E'a\tb', ''])[1 + g % 4],
+    (ARRAY[E'\\x00ff5c0a090d4e'::bytea, ''::bytea, NULL, E'\\x5c4e'::bytea])[1 + g % 4],
+    CASE g % 3 WHEN 0 THEN '{1,NULL,3}'::int[] WHEN 1 THEN '{}'::int[] END,
+    CASE g % 3 WHEN 0 THEN ARRAY[E'a\\b', 'c"d', NULL, E't\tn\n', '{x}', 'NULL']
+               WHEN 1 THEN ARRAY['', ',', ' ', E'\\N', E'\\'] END,
+    (ARRAY['{"k": "a\\tb\\nc\\\\"}'::jsonb, '{"t": "tab\there\\u00e9"}'::jsonb,
+           'null'::jsonb, NULL])[1 + g % 4],
+    (ARRAY[-0.5, 1e-20, 123456789.123456789, NULL])[1 + g % 4],
+    (ARRAY['2024-02-29 23:59:59.123456+00'::timestamptz, '1999-12-31 23:59:59.999999+05:30', NULL])[1 + g % 3],
+    (ARRAY[true, false, NULL])[1 + g % 3]
+  FROM generate_series(1, 600) g;
+SQL
+PGPORT=$SRC_PORT "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -d postgres -f "$TEST_TMP/hostile.sql" >/dev/null ||
+    fail "hostile rows: the source refused them"
+wait_for "same hostile id" 60 || {
+    PGPORT=$SRC_PORT psql_c "SELECT * FROM hostile ORDER BY id LIMIT 20" >&2
+    PGPORT=$TGT_PORT psql_c "SELECT * FROM hostile ORDER BY id LIMIT 20" >&2
+    fail "hostile rows differ: $(checksum "$SRC_PORT" hostile id) vs $(checksum "$TGT_PORT" hostile id); $(tail -5 "$TEST_TMP/sluice1000.err")"
+}
+tgt_c "ALTER SYSTEM RESET log_statement" && tgt_c "SELECT pg_reload_conf()" >/dev/null
+grep -q 'COPY "hostile" (.*) FROM STDIN' "$TGT_DIR/postgresql.log" ||
+    fail "the hostile rows did not go through COPY (target log: $(grep -c 'statement:' "$TGT_DIR/postgresql.log") statements)"
+assert_eq 600 "$(tgt_c "SELECT count(*) FROM hostile")" "600 hostile rows in the target"
+t_ok "COPY: 600 rows of hostile text (tabs, newlines, CR, backslashes, \\N and \\. as text, '' vs NULL), bytea, arrays, json equal in source and target"
+
+# --- 5. kill -9 while long insert transactions go through COPY
+kill_copy_sql() {
+    local i
+    for ((i = 0; i < $1; i++)); do
+        echo "INSERT INTO big SELECT g, md5(g::text) FROM generate_series($((100000 + i * 300)), $((100000 + i * 300 + 299))) g;"
+        ((i % 3 == 0)) && echo "SELECT pg_sleep(0.02);"
+    done
+    return 0
+}
+kill_copy_sql $((KILLS * 20)) | PGPORT=$SRC_PORT "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -d postgres -f - >/dev/null &
+WL=$!
+register_pid "$WL" -
+restart_sluice_copy() { run_sluice $((2000 + $1)); }
+kill9_restarts "$KILLS" restart_sluice_copy "$WL"
+wait "$WL" || fail "COPY workload failed"
+unregister_pid "$WL"
+wait_for "same big id" 90 || fail "after $KILLS kills during COPY runs the target differs: $(checksum "$SRC_PORT" big id) vs $(checksum "$TGT_PORT" big id); $(tail -5 "$TEST_TMP/sluice$((2000 + KILLS)).err")"
+pid_alive "$SL" || fail "sluice stopped (a change applied twice?): $(tail -5 "$TEST_TMP/sluice$((2000 + KILLS)).err")"
+assert_eq 0 "$(cat "$TEST_TMP"/sluice2*.err | grep -c 'duplicate key' || true)" "no COPY row applied twice"
+t_ok "kill -9 x$KILLS during $((KILLS * 20)) 300-row insert transactions (COPY): target equals source ($(checksum "$TGT_PORT" big id))"
+kill -TERM "$SL"
+stop_pid "$SL" - 30 || true
+
+# --- 6. a row the target refuses inside a COPY run: errors.tolerance=none stops with nothing
+# of its target transaction committed; errors.tolerance=all then applies the rest again
+# one event at a time (never COPY) and writes the refused rows as dead letters
+src_c "CREATE TABLE chk (id int PRIMARY KEY, v int NOT NULL)"
+tgt_c "CREATE TABLE chk (id int PRIMARY KEY, v int NOT NULL CHECK (v < 1000))"
+run_sluice 3000
+wait_for "grep -q 'streaming from' '$TEST_TMP/sluice3000.err'" 30 || fail "sluice did not start: $(tail -5 "$TEST_TMP/sluice3000.err")"
+src_c "INSERT INTO chk SELECT g, CASE WHEN g IN (77, 150) THEN 5000 + g ELSE g END FROM generate_series(1, 200) g"
+wait_for "! pid_alive $SL" 30 || fail "sluice kept running after a refused row in a COPY run (errors.tolerance=none)"
+wait "$SL" || true
+unregister_pid "$SL"
+grep -q 'COPY failed: .*violates check constraint' "$TEST_TMP/sluice3000.err" ||
+    fail "the COPY's error is not in the log: $(tail -3 "$TEST_TMP/sluice3000.err")"
+# the pipeline may commit a long source transaction in parts (each with its position): what
+# is there must be a prefix that ends before the refused row
+assert_eq "t" "$(tgt_c "SELECT count(*) = coalesce(max(id), 0) AND coalesce(max(id), 0) < 77 FROM chk")" \
+    "errors.tolerance=none: a refused row in a COPY stops sluice, nothing of its target transaction committed"
+echo "debezium.sink.jdbc.errors.tolerance=all" >>"$conf"
+run_sluice 3001
+wait_for "[[ \$(tgt_c 'SELECT count(*) FROM chk') == 198 ]]" 30 || fail "the good rows did not arrive: $(tail -5 "$TEST_TMP/sluice3001.err")"
+assert_eq "77,150" "$(tgt_c "SELECT string_agg(key::json->'payload'->>'id', ',' ORDER BY key::json->'payload'->>'id' COLLATE \"C\" DESC) FROM sluice_dead_letters WHERE error LIKE '%violates check constraint%'")" \
+    "errors.tolerance=all: the two refused rows of the COPY run are dead letters"
+pid_alive "$SL" || fail "sluice stopped: $(tail -5 "$TEST_TMP/sluice3001.err")"
+t_ok "a refused row in a COPY run: stops with tolerance=none (nothing committed); dead letters with tolerance=all"
+
+# --- 7. a target that is a view takes no COPY: a long insert run goes in as INSERTs
+src_c "CREATE TABLE vt (id int PRIMARY KEY, v text)"
+tgt_c "CREATE TABLE vt_base (id int PRIMARY KEY, v text)"
+tgt_c "CREATE VIEW vt AS SELECT * FROM vt_base"   # automatically updatable
+src_c "INSERT INTO vt SELECT g, 'v' || g FROM generate_series(1, 150) g"
+wait_for "[[ \$(tgt_c 'SELECT count(*) FROM vt_base') == 150 ]]" 30 || fail "rows into a view did not arrive: $(tail -5 "$TEST_TMP/sluice3001.err")"
+assert_eq 0 "$(tgt_c "SELECT count(*) FROM sluice_dead_letters WHERE topic LIKE '%.vt'")" "a view target: 150 rows through INSERT, no dead letter"
 kill -TERM "$SL"
 stop_pid "$SL" - 30 || true
 t_done

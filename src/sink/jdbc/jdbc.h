@@ -50,6 +50,36 @@ typedef struct jdbc_val {
 int jdbc_value(jdbc_dialect_t dialect, const json_t *schema, jdbc_val_t v, sl_buf_t *out,
                bool *is_null, bool *is_blob, char *errbuf, size_t errbuf_size);
 
+/* A field schema prepared once for many values: its type, its logical name classified (no
+ * string compares per value) and the parameters values need. Borrows from `schema`. */
+enum {
+    JDBC_K_PLAIN, /* by the primitive type alone */
+    JDBC_K_DECIMAL,
+    JDBC_K_VSDECIMAL,
+    JDBC_K_DATE,
+    JDBC_K_TIME_MS,
+    JDBC_K_TIME_US,
+    JDBC_K_TIME_NS,
+    JDBC_K_TS_MS,
+    JDBC_K_TS_US,
+    JDBC_K_TS_NS,
+    JDBC_K_DURATION,
+    JDBC_K_ZONED_TS,
+    JDBC_K_ZONED_TIME
+};
+typedef struct jdbc_field {
+    const json_t *schema, *items; /* items: an array's element schema */
+    const char *type, *name;      /* NULL when absent */
+    long scale;                   /* Decimal's scale parameter */
+    unsigned char kind;           /* JDBC_K_* */
+    bool is_bytes, is_array;
+} jdbc_field_t;
+
+void jdbc_field_init(jdbc_field_t *f, const json_t *schema);
+/* jdbc_value() for a prepared field (the same results). */
+int jdbc_field_value(jdbc_dialect_t dialect, const jdbc_field_t *f, jdbc_val_t v, sl_buf_t *out,
+                     bool *is_null, bool *is_blob, char *errbuf, size_t errbuf_size);
+
 /* True when `v` is Debezium's unchanged-TOAST placeholder in any of its shapes (string,
  * base64 bytes, one-element array, array of the placeholder's byte values). */
 bool jdbc_is_unavailable(jdbc_val_t v);
@@ -100,6 +130,17 @@ typedef struct jdbc_target {
      * (a string literal) names the step in error messages. */
     int (*exec)(jdbc_conn_t *c, const char *what, const char *sql, const jdbc_param_t *p,
                 size_t n, bool repeats);
+    /* Optional (NULL: the sink sends multi-row INSERTs instead). Inserts `nrows` rows of
+     * `ncols` parameters each (row after row in `p`) into table `table` — `target` is its
+     * quoted name and column list as in the equivalent INSERT, `"t" ("a", "b")`,
+     * `target_len` bytes — in the open transaction, with the effect of that plain INSERT
+     * (no conflict clause): PostgreSQL's COPY FROM STDIN. Runs at once: the statements
+     * queued before it are waited for first (their errors come back from here). An error
+     * aborts the transaction like a failed statement. SL_ERR_UNSUPPORTED, before anything
+     * is sent: this table takes no COPY as an INSERT would be taken (a view, rules), send
+     * INSERTs. */
+    int (*copy)(jdbc_conn_t *c, const char *what, const char *table, const char *target,
+                size_t target_len, const jdbc_param_t *p, size_t nrows, size_t ncols);
     /* Waits for every queued statement; returns the first error among them. */
     int (*sync)(jdbc_conn_t *c);
     int (*begin)(jdbc_conn_t *c);

@@ -5,7 +5,15 @@
  * until the transaction commits (or a catalog query needs an answer, or PIPE_MAX commands
  * are queued), so a transaction costs about one round trip, not one per row. Statements
  * the sink marks as repeating go through named prepared statements (one per text), so
- * the server parses and plans each shape once. Values are text parameters.
+ * the server parses and plans each shape once. Values are text parameters. Long runs of
+ * plain inserts come as copy() and go out as COPY ... FROM STDIN in text format, which the
+ * server loads with batched heap inserts and no per-row statement: COPY cannot run in
+ * pipeline mode, so the pipeline is drained and left first and entered again by the next
+ * command; BEGIN is held back until the transaction's first command, so a transaction that
+ * starts with a COPY sends "BEGIN; COPY ..." as one query (one round trip less).
+ *
+ *   pipeline OFF --command--> ON (BEGIN first if pending) --sync/catalog query--> OFF
+ *   OFF --copy(): [BEGIN;] COPY, rows, CopyDone, result--> OFF
  *
  * Invariants:
  *  1. A Sync inside the explicit BEGIN block neither commits nor ends the transaction, so
@@ -16,8 +24,20 @@
  *     "succeeds" with the tag ROLLBACK).
  *  3. Prepared statements whose Parse may have been skipped are forgotten on rollback
  *     (DEALLOCATE ALL), so a name never refers to a statement that does not exist.
+ *  4. COPY stores exactly the text an INSERT's text parameter would: NULL is \N;
+ *     backslash, tab, newline and carriage return are escaped (bytea's \x hex becomes
+ *     \\x); a value ends at its first NUL byte, as a C-string parameter does. A failed
+ *     COPY aborts the transaction like a failed statement (the sink rolls back and
+ *     rebuilds or stops), and the pipeline's earlier errors are reported before it runs.
+ *     A target that COPY would not load as INSERT does (a view, a table with rules, a
+ *     foreign table) is declined: the sink sends INSERTs.
+ *  5. No statement of a transaction reaches the server before its BEGIN: a pending
+ *     BEGIN is sent ahead of the first pipelined command, or in the COPY's query string;
+ *     a rollback drops it. (Catalog reads through exec_cmd may run before it: they
+ *     change nothing.)
  *
- * References: libpq "Pipeline Mode"; pgJDBC connection URL syntax.
+ * References: libpq "Pipeline Mode" and "Functions Associated with the COPY Command";
+ * PostgreSQL COPY (text format); pgJDBC connection URL syntax.
  */
 #include <ctype.h>
 #include <libpq-fe.h>
@@ -49,7 +69,11 @@ typedef struct pg_conn {
     /* text parameters for libpq (NUL-terminated copies where the sink's are not) */
     const char **vals;
     size_t cap_vals;
+    sl_buf_t copy_sql, copy_data; /* pg_copy's statement and rows (reused) */
+    char **no_copy; /* tables COPY would not load as INSERT does (views, rules) */
+    size_t nno_copy;
     bool lost; /* the last error said the session is over */
+    bool begin_pending; /* begin() was called: BEGIN goes out before the next command */
 } pg_conn_t;
 
 static const char COMMIT_WHAT[] = "COMMIT failed";
@@ -146,7 +170,10 @@ static int pipe_drain(pg_conn_t *snk)
     return rc;
 }
 
-/* Room for one more command in the pipeline (entering pipeline mode if needed). */
+static const char BEGIN_WHAT[] = "BEGIN failed";
+
+/* Room for one more command in the pipeline (entering pipeline mode if needed), after the
+ * BEGIN that begin() left pending (invariant 5). */
 static int pipe_slot(pg_conn_t *snk)
 {
     if (snk->npiped >= PIPE_MAX) {
@@ -154,7 +181,7 @@ static int pipe_slot(pg_conn_t *snk)
         if (rc != SL_OK)
             return rc;
     }
-    if (snk->npiped == snk->cap_piped) {
+    if (snk->npiped + 2 > snk->cap_piped) {
         size_t nc = snk->cap_piped ? snk->cap_piped * 2 : 64;
         const char **np = realloc(snk->piped, nc * sizeof *np);
         if (!np)
@@ -164,6 +191,12 @@ static int pipe_slot(pg_conn_t *snk)
     }
     if (PQpipelineStatus(snk->conn) == PQ_PIPELINE_OFF && PQenterPipelineMode(snk->conn) != 1)
         return conn_err(snk, "could not enter pipeline mode");
+    if (snk->begin_pending) {
+        snk->begin_pending = false;
+        if (PQsendQueryParams(snk->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) != 1)
+            return conn_err(snk, BEGIN_WHAT);
+        snk->piped[snk->npiped++] = BEGIN_WHAT;
+    }
     return SL_OK;
 }
 
@@ -405,6 +438,11 @@ static void pg_close(jdbc_conn_t *c)
     stmts_forget(snk);
     free(snk->stmts);
     free(snk->vals);
+    sl_buf_free(&snk->copy_sql);
+    sl_buf_free(&snk->copy_data);
+    for (size_t i = 0; i < snk->nno_copy; i++)
+        free(snk->no_copy[i]);
+    free(snk->no_copy);
     free(snk);
 }
 
@@ -462,9 +500,139 @@ static int pg_exec(jdbc_conn_t *c, const char *what, const char *sql, const jdbc
                    : pipe_send(snk, what, sql, (int)n, vals);
 }
 
+/* ---- COPY ------------------------------------------------------------------------------------ */
+
+#define COPY_CHUNK 65536 /* rows are handed to libpq in pieces of about this size */
+
+/* One field in COPY's text format (invariant 4): \N for NULL; backslash, tab, newline and
+ * carriage return escaped; every other byte as it is. A value ends at its first NUL byte,
+ * as a text parameter does (libpq reads parameters as C strings), so COPY and INSERT store
+ * the same text. */
+static void copy_field(sl_buf_t *b, const jdbc_param_t *p)
+{
+    if (p->is_null) {
+        sl_buf_add(b, "\\N", 2);
+        return;
+    }
+    const char *s = p->data, *end = p->data + p->len, *run = s;
+    for (; s < end && *s; s++) {
+        char e;
+        switch (*s) {
+        case '\\': e = '\\'; break;
+        case '\t': e = 't'; break;
+        case '\n': e = 'n'; break;
+        case '\r': e = 'r'; break;
+        default: continue;
+        }
+        sl_buf_add(b, run, (size_t)(s - run));
+        sl_buf_addc(b, '\\');
+        sl_buf_addc(b, e);
+        run = s + 1;
+    }
+    sl_buf_add(b, run, (size_t)(s - run));
+}
+
+/* Reads the results of the command in progress up to its end; the first error (when rc is
+ * still SL_OK) becomes the one reported. */
+static int copy_finish(pg_conn_t *snk, const char *what, int rc)
+{
+    PGresult *r;
+    while ((r = PQgetResult(snk->conn)) != NULL) {
+        ExecStatusType st = PQresultStatus(r);
+        if (rc == SL_OK && st != PGRES_COMMAND_OK) {
+            set_pg_err(snk, what, r);
+            rc = err_code(snk);
+        }
+        PQclear(r);
+        if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH)
+            break; /* never expected after CopyDone; the session is in an unknown state */
+    }
+    if (rc == SL_OK && PQstatus(snk->conn) != CONNECTION_OK)
+        rc = conn_err(snk, what);
+    return rc;
+}
+
+/* Sends the rows as COPY data in pieces of COPY_CHUNK bytes. */
+static int copy_send_rows(pg_conn_t *snk, const jdbc_param_t *p, size_t nrows, size_t ncols)
+{
+    sl_buf_t *b = &snk->copy_data;
+    for (size_t row = 0; row < nrows; row++) {
+        for (size_t col = 0; col < ncols; col++) {
+            if (col)
+                sl_buf_addc(b, '\t');
+            copy_field(b, &p[row * ncols + col]);
+        }
+        sl_buf_addc(b, '\n');
+        if (b->len < COPY_CHUNK && row + 1 < nrows)
+            continue;
+        if (!sl_buf_ok(b))
+            return SL_ERR_NOMEM;
+        if (PQputCopyData(snk->conn, b->data, (int)b->len) != 1)
+            return SL_ERR_CONN;
+        sl_buf_reset(b);
+    }
+    return SL_OK;
+}
+
+/* COPY target FROM STDIN: COPY cannot run in pipeline mode, so the pipeline is drained and
+ * left first (its errors come back from here) and is entered again by the next queued
+ * command. The COPY statement goes out before the rows are formatted, so the server parses
+ * it while they are. A failed COPY aborts the transaction like any failed statement. */
+static int pg_copy(jdbc_conn_t *c, const char *what, const char *table, const char *target,
+                   size_t target_len, const jdbc_param_t *p, size_t nrows, size_t ncols)
+{
+    pg_conn_t *snk = (pg_conn_t *)c;
+    for (size_t i = 0; i < snk->nno_copy; i++)
+        if (strcmp(snk->no_copy[i], table) == 0)
+            return SL_ERR_UNSUPPORTED;
+    int rc = pipe_drain(snk);
+    if (rc != SL_OK)
+        return rc;
+    sl_buf_t *q = &snk->copy_sql;
+    sl_buf_reset(q);
+    bool with_begin = snk->begin_pending; /* the transaction's first command: one round trip */
+    snk->begin_pending = false;
+    sl_buf_adds(q, with_begin ? "BEGIN; COPY " : "COPY ");
+    sl_buf_add(q, target, target_len);
+    sl_buf_adds(q, " FROM STDIN");
+    if (!sl_buf_ok(q))
+        return SL_ERR_NOMEM;
+    if (PQsendQuery(snk->conn, q->data) != 1)
+        return conn_err(snk, what);
+    PGresult *r = PQgetResult(snk->conn);
+    ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (with_begin && st == PGRES_COMMAND_OK) { /* BEGIN's result; COPY's comes next */
+        PQclear(r);
+        r = PQgetResult(snk->conn);
+        st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    }
+    if (st != PGRES_COPY_IN) {
+        set_pg_err(snk, what, r);
+        rc = err_code(snk);
+        PQclear(r);
+        return copy_finish(snk, what, rc);
+    }
+    PQclear(r);
+    sl_buf_reset(&snk->copy_data);
+    rc = copy_send_rows(snk, p, nrows, ncols);
+    if (rc == SL_ERR_CONN)
+        rc = conn_err(snk, what);
+    /* on out of memory the COPY is ended with an error: the server aborts the transaction */
+    if (PQputCopyEnd(snk->conn, rc == SL_OK ? NULL : "sluice could not send the rows") != 1 &&
+        rc == SL_OK)
+        rc = conn_err(snk, what);
+    return copy_finish(snk, what, rc);
+}
+
 static int pg_sync(jdbc_conn_t *c) { return pipe_drain((pg_conn_t *)c); }
 
-static int pg_begin(jdbc_conn_t *c) { return pipe_send((pg_conn_t *)c, "BEGIN failed", "BEGIN", 0, NULL); }
+/* BEGIN goes out with the transaction's first command (invariant 5): in the pipeline
+ * before it, or in one query string with a COPY that starts the transaction. */
+static int pg_begin(jdbc_conn_t *c)
+{
+    ((pg_conn_t *)c)->begin_pending = true;
+    return SL_OK;
+}
 
 static int pg_commit(jdbc_conn_t *c)
 {
@@ -484,12 +652,31 @@ static void pg_rollback(jdbc_conn_t *c)
         memcpy(snk->base.err, keep, sizeof keep);
     }
     snk->npiped = 0;
+    snk->begin_pending = false;
     if (PQstatus(snk->conn) == CONNECTION_OK) {
         PQclear(PQexec(snk->conn, "ROLLBACK"));
         if (snk->nstmts)
             PQclear(PQexec(snk->conn, "DEALLOCATE ALL")); /* invariant 3 */
     }
     stmts_forget(snk);
+}
+
+/* Remembers that `name` takes no COPY (pg_copy then declines): a view (COPY cannot load
+ * one; INSERT goes through its rules or triggers) or a table with rules (COPY ignores
+ * them). Told by pg_columns, which the sink calls before it writes to a table. */
+static int no_copy_add(pg_conn_t *snk, const char *name)
+{
+    for (size_t i = 0; i < snk->nno_copy; i++)
+        if (strcmp(snk->no_copy[i], name) == 0)
+            return SL_OK;
+    char **nn = realloc(snk->no_copy, (snk->nno_copy + 1) * sizeof *nn);
+    if (!nn)
+        return SL_ERR_NOMEM;
+    snk->no_copy = nn;
+    if (!(nn[snk->nno_copy] = strdup(name)))
+        return SL_ERR_NOMEM;
+    snk->nno_copy++;
+    return SL_OK;
 }
 
 static int pg_columns(jdbc_conn_t *c, const char *name, bool *exists,
@@ -499,13 +686,17 @@ static int pg_columns(jdbc_conn_t *c, const char *name, bool *exists,
     const char *v[1] = {name}; /* quoted by the server (quote_ident), as the sink quotes it */
     PGresult *r = NULL;
     int rc = exec_cmd(snk, "could not read the target table's columns",
-                      "SELECT c.oid IS NOT NULL, a.attname FROM (SELECT to_regclass(quote_ident($1)) AS oid) c "
+                      "SELECT c.oid IS NOT NULL, a.attname, k.relkind NOT IN ('r', 'p') OR "
+                      "k.relhasrules FROM (SELECT to_regclass(quote_ident($1)) AS oid) c "
+                      "LEFT JOIN pg_class k ON k.oid = c.oid "
                       "LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT "
                       "a.attisdropped ORDER BY a.attnum",
                       1, v, &r);
     if (rc != SL_OK)
         return rc;
     *exists = PQntuples(r) > 0 && PQgetvalue(r, 0, 0)[0] == 't';
+    if (*exists && PQgetvalue(r, 0, 2)[0] == 't')
+        rc = no_copy_add(snk, name);
     for (int i = 0; *exists && i < PQntuples(r) && rc == SL_OK; i++)
         if (!PQgetisnull(r, i, 1))
             rc = add(opaque, PQgetvalue(r, i, 1));
@@ -568,6 +759,7 @@ const jdbc_target_t jdbc_target_pg = {
     .open = pg_open,
     .close = pg_close,
     .exec = pg_exec,
+    .copy = pg_copy,
     .sync = pg_sync,
     .begin = pg_begin,
     .commit = pg_commit,

@@ -9,14 +9,19 @@
  * types from the schema of `after` (jdbc_types.c). The first event after a commit
  * opens a target transaction; every event becomes one statement (INSERT, upsert,
  * UPDATE, DELETE, TRUNCATE) sent as it is submitted, values always bound as parameters,
- * identifiers always quoted; runs of inserts of one statement shape are sent together as
- * multi-row INSERTs (rows_add/rows_flush). The target may queue statements and read their
- * results back only at commit (PostgreSQL's pipeline). Connect schemas are parsed once
- * per schema text (a small cache); the payload and key of each event are read with the
- * allocation-free token scanner (core/jscan.h). The pipeline's flush_offset() then stores the source position in
- * sluice_offsets and commits, in the same transaction; only after the COMMIT succeeded
- * is every event of it reported delivered. offset_load() reads that row back at start,
- * so the source resumes right after the last committed event.
+ * identifiers always quoted; runs of inserts of one statement shape are held back and sent
+ * together (rows_add/rows_flush): a run of at least COPY_MIN_ROWS plain inserts (no
+ * conflict clause, so insert.mode=insert; upserts never) goes out as one COPY where the
+ * target has copy() (PostgreSQL), anything else as multi-row INSERTs of 2^k rows. The
+ * target may queue statements and read their results back only at commit (PostgreSQL's
+ * pipeline). Connect schemas are parsed once per schema text (a small cache) and their
+ * row fields prepared once (jdbc_field_t: type and logical name classified), so a row
+ * costs no schema lookups; the payload and key of each event are read with the
+ * allocation-free token scanner (core/jscan.h). The pipeline's flush_offset() then
+ * stores the source position in sluice_offsets and commits, in the same transaction;
+ * only after the COMMIT succeeded is every event of it reported delivered. offset_load()
+ * reads that row back at start, so the source resumes right after the last committed
+ * event.
  *
  * When something fails, the events of the open transaction are still at hand (pending[],
  * not yet reported), so the transaction can be rebuilt:
@@ -48,6 +53,11 @@
  *     the statement.
  *  5. Values are never spliced into SQL text; identifiers are always quoted for the
  *     target with embedded quotes doubled.
+ *  6. Batching changes how rows travel, never what the target holds: a COPY or a
+ *     multi-row INSERT stores exactly the rows the single-row INSERTs would, or fails as
+ *     one of them would (a key twice in plain inserts fails on the key either way; an
+ *     upsert statement never holds a key twice). Careful mode sends one statement per
+ *     event, never COPY: the failing event must be found, and COPY stores all or nothing.
  *
  * States:  IDLE --submit/flush_offset: BEGIN--> IN_TXN --COMMIT ok--> IDLE (report ok)
  *          IN_TXN --error--> RECOVERING --rebuilt--> IN_TXN
@@ -96,12 +106,36 @@ typedef struct params {
     size_t n, cap;
 } params_t;
 
-/* Inserts waiting to go out as one multi-row INSERT (rows_add / rows_flush). */
+/* A value schema, parsed once: its row fields (the after/before struct) prepared for
+ * rendering values, so that a row costs no schema lookups. Reference-counted: a replay
+ * nested in apply() may evict it from the cache while an outer apply() still uses it. */
+typedef struct pfield {
+    const char *name; /* the column */
+    jdbc_field_t f;
+} pfield_t;
+
+typedef struct vplan {
+    int refs;
+    json_t *json;         /* the whole schema */
+    const json_t *fields; /* the row struct's field array (NULL: none) */
+    size_t n;
+    pfield_t f[];
+} vplan_t;
+
+/* Inserts waiting to go out together: as multi-row INSERTs, or as one COPY (rows_add /
+ * rows_flush). */
 typedef struct rows {
     sl_buf_t shape;             /* the single-row statement: what the batched rows share */
+    sl_buf_t table;             /* the table's name (unquoted) */
     sl_buf_t sql;               /* the multi-row statement being sent */
     size_t vals_off, vals_len;  /* where its "(...)" tuple is */
-    size_t ncols, n, max;       /* parameters per row, rows, most rows per statement */
+    size_t tgt_off, tgt_len;    /* where its `"table" ("col", ...)` is (for COPY) */
+    size_t ncols, n;            /* parameters per row, rows */
+    size_t max;                 /* most rows held (stmt_max, or COPY_MAX_ROWS when copyable) */
+    size_t stmt_max;            /* most rows per INSERT statement */
+    bool copyable;              /* a plain INSERT (no conflict clause) into a COPY target */
+    bool plain;                 /* no conflict clause: a key twice fails alike in one
+                                 * statement or two, so keys need not be tracked */
     params_t p;                 /* the rows' parameters, one row after the other */
     uint64_t *keys;             /* hash of each row's key values (a key twice: flush first) */
     size_t cap_keys;
@@ -142,7 +176,7 @@ struct sl_sink {
     struct vschema {
         char *text;
         size_t len;
-        json_t *json;
+        vplan_t *plan;
         uint64_t gen;
     } vschemas[8];
     size_t last_schema, evict_next;
@@ -250,7 +284,7 @@ static int params_grow(params_t *p)
 }
 
 /* Adds one parameter (the value converted for its schema); returns its number. */
-static int params_add(sl_sink_t *snk, const json_t *schema, jdbc_val_t v, const char *col,
+static int params_add(sl_sink_t *snk, const jdbc_field_t *fs, jdbc_val_t v, const char *col,
                       size_t *num)
 {
     params_t *p = &snk->p;
@@ -259,8 +293,8 @@ static int params_add(sl_sink_t *snk, const json_t *schema, jdbc_val_t v, const 
     char e[256];
     jdbc_param_t *x = &p->p[p->n];
     p->off[p->n] = p->b.len;
-    if (jdbc_value(snk->target->dialect, schema, v, &p->b, &x->is_null, &x->is_blob, e,
-                   sizeof e) != 0) {
+    if (jdbc_field_value(snk->target->dialect, fs, v, &p->b, &x->is_null, &x->is_blob, e,
+                         sizeof e) != 0) {
         snprintf(snk->err, sizeof snk->err, "column \"%s\": %s", col, e);
         return SL_ERR_PROTO;
     }
@@ -280,6 +314,12 @@ static void params_fix(params_t *p, size_t from, size_t n)
 
 #define ROWS_MAX 128          /* rows per INSERT statement */
 #define ROWS_MAX_PARAMS 32766 /* parameters per statement (SQLite's default limit) */
+/* COPY pays a few round trips (the pipeline is drained, COPY starts, its result is read),
+ * so a run goes out as COPY only from COPY_MIN_ROWS rows on; a run longer than
+ * COPY_MAX_ROWS rows or COPY_MAX_BYTES bytes of values is sent in several COPYs. */
+#define COPY_MIN_ROWS 64
+#define COPY_MAX_ROWS 4096
+#define COPY_MAX_BYTES (4u << 20)
 
 static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
 {
@@ -297,7 +337,9 @@ static void rows_reset(sl_sink_t *snk)
     sl_buf_reset(&snk->rows.p.b);
 }
 
-/* Sends the waiting rows: statements of 2^k rows (largest first), so that only a few
+/* Sends the waiting rows: one COPY when the run is long enough and the target has it
+ * (never in careful mode: COPY stores all rows or none, and careful mode must find the
+ * one that fails); otherwise statements of 2^k rows (largest first), so that only a few
  * statement texts ever exist and each is prepared once. */
 static int rows_flush(sl_sink_t *snk)
 {
@@ -308,9 +350,17 @@ static int rows_flush(sl_sink_t *snk)
     const char *shape = r->shape.data;
     size_t done = 0;
     int rc = SL_OK;
+    if (r->copyable && r->n >= COPY_MIN_ROWS && !snk->careful) {
+        rc = TARGET(snk)->copy(snk->conn, "COPY failed", r->table.data, shape + r->tgt_off,
+                               r->tgt_len, r->p.p, r->n, r->ncols);
+        if (rc == SL_ERR_UNSUPPORTED) /* a view, or rules: INSERTs do what the user meant */
+            rc = SL_OK;
+        else
+            done = r->n;
+    }
     while (done < r->n && rc == SL_OK) {
         size_t k = 1;
-        while (k * 2 <= r->n - done && k * 2 <= r->max)
+        while (k * 2 <= r->n - done && k * 2 <= r->stmt_max)
             k *= 2;
         sl_buf_reset(&r->sql);
         sl_buf_add(&r->sql, shape, r->vals_off);
@@ -334,34 +384,58 @@ static int rows_flush(sl_sink_t *snk)
     return rc;
 }
 
-/* Queues the single-row INSERT in snk->sql / snk->p (its "(...)" tuple at vals_off,
- * vals_len) to go out with the rows of the same statement shape before it. */
-static int rows_add(sl_sink_t *snk, size_t vals_off, size_t vals_len, uint64_t key_hash)
+/* A new run of rows with the shape of snk->sql: `"table" (cols)` at tgt_off/tgt_len, the
+ * "(...)" tuple at vals_off/vals_len; anything after the tuple is a conflict clause. */
+static int rows_start(sl_sink_t *snk, const char *tname, size_t tgt_off, size_t tgt_len,
+                      size_t vals_off, size_t vals_len)
 {
     rows_t *r = &snk->rows;
-    bool same = r->n && r->shape.len == snk->sql.len &&
-                memcmp(r->shape.data, snk->sql.data, snk->sql.len) == 0;
-    if (same && r->n >= r->max)
-        same = false;
-    for (size_t i = 0; same && i < r->n; i++)
-        if (r->keys[i] == key_hash) /* one statement must not touch a row twice */
-            same = false;
+    sl_buf_reset(&r->shape);
+    sl_buf_add(&r->shape, snk->sql.data, snk->sql.len);
+    sl_buf_reset(&r->table);
+    sl_buf_adds(&r->table, tname);
+    if (!sl_buf_ok(&r->shape) || !sl_buf_ok(&r->table))
+        return SL_ERR_NOMEM;
+    r->tgt_off = tgt_off;
+    r->tgt_len = tgt_len;
+    r->vals_off = vals_off;
+    r->vals_len = vals_len;
+    r->ncols = snk->p.n;
+    size_t by_params = r->ncols ? ROWS_MAX_PARAMS / r->ncols : ROWS_MAX;
+    r->stmt_max = by_params < ROWS_MAX ? (by_params ? by_params : 1) : ROWS_MAX;
+    r->plain = vals_off + vals_len == snk->sql.len;
+    r->copyable = r->plain && r->ncols > 0 && TARGET(snk)->copy != NULL;
+    r->max = r->copyable ? COPY_MAX_ROWS : r->stmt_max;
+    return SL_OK;
+}
+
+/* Whether the row in snk->sql / snk->p can join the waiting ones. */
+static bool rows_fit(const sl_sink_t *snk, uint64_t key_hash)
+{
+    const rows_t *r = &snk->rows;
+    if (!r->n || r->n >= r->max || r->shape.len != snk->sql.len ||
+        memcmp(r->shape.data, snk->sql.data, snk->sql.len) != 0)
+        return false;
+    if (r->copyable && r->p.b.len >= COPY_MAX_BYTES)
+        return false;
+    for (size_t i = 0; !r->plain && i < r->n; i++)
+        if (r->keys[i] == key_hash) /* an upsert must not touch a row twice */
+            return false;
+    return true;
+}
+
+/* Queues the single-row INSERT in snk->sql / snk->p (see rows_start for the offsets) to go
+ * out with the rows of the same statement shape before it. */
+static int rows_add(sl_sink_t *snk, const char *tname, size_t tgt_off, size_t tgt_len,
+                    size_t vals_off, size_t vals_len, uint64_t key_hash)
+{
+    rows_t *r = &snk->rows;
     int rc;
-    if (!same && (rc = rows_flush(snk)) != SL_OK)
+    if (!rows_fit(snk, key_hash) && (rc = rows_flush(snk)) != SL_OK)
         return rc;
-    if (r->n == 0) {
-        sl_buf_reset(&r->shape);
-        sl_buf_add(&r->shape, snk->sql.data, snk->sql.len);
-        sl_buf_addc(&r->shape, 0);
-        r->shape.len--;
-        if (!sl_buf_ok(&r->shape))
-            return SL_ERR_NOMEM;
-        r->vals_off = vals_off;
-        r->vals_len = vals_len;
-        r->ncols = snk->p.n;
-        size_t by_params = r->ncols ? ROWS_MAX_PARAMS / r->ncols : ROWS_MAX;
-        r->max = by_params < ROWS_MAX ? (by_params ? by_params : 1) : ROWS_MAX;
-    }
+    if (r->n == 0 &&
+        (rc = rows_start(snk, tname, tgt_off, tgt_len, vals_off, vals_len)) != SL_OK)
+        return rc;
     if (r->n == r->cap_keys) {
         size_t nc = r->cap_keys ? r->cap_keys * 2 : ROWS_MAX;
         uint64_t *nk = realloc(r->keys, nc * sizeof *nk);
@@ -479,16 +553,11 @@ static const json_t *row_fields(const json_t *vschema)
     return NULL;
 }
 
-static const json_t *field_schema(const json_t *fields, const char *name)
+static const jdbc_field_t *field_schema(const vplan_t *vp, const char *name)
 {
-    size_t i;
-    const json_t *f;
-    json_array_foreach(fields, i, f)
-    {
-        const char *n = json_string_value(json_object_get(f, "field"));
-        if (n && strcmp(n, name) == 0)
-            return f;
-    }
+    for (size_t i = 0; i < vp->n; i++)
+        if (strcmp(vp->f[i].name, name) == 0)
+            return &vp->f[i].f;
     return NULL;
 }
 
@@ -1052,7 +1121,7 @@ static int table_name(sl_sink_t *snk, const sl_event_t *ev, jdbc_val_t source, s
 
 /* Primary key column names for this event: one malloc'd block (the caller frees *out),
  * the pointers followed by the names, so that a nested replay cannot clobber them. */
-static int pk_columns(sl_sink_t *snk, jdbc_val_t key, const json_t *fields, const char ***out,
+static int pk_columns(sl_sink_t *snk, jdbc_val_t key, const vplan_t *vp, const char ***out,
                       size_t *n)
 {
     *out = NULL;
@@ -1079,14 +1148,8 @@ static int pk_columns(sl_sink_t *snk, jdbc_val_t key, const json_t *fields, cons
             }
         }
     } else {
-        size_t i;
-        const json_t *f;
-        json_array_foreach(fields, i, f)
-        {
-            sl_buf_adds(&names, json_string_value(json_object_get(f, "field")));
-            sl_buf_addc(&names, 0);
-            k++;
-        }
+        for (size_t i = 0; i < vp->n; i++, k++)
+            sl_buf_add(&names, vp->f[i].name, strlen(vp->f[i].name) + 1);
     }
     if (k == 0) {
         sl_buf_free(&names);
@@ -1119,12 +1182,12 @@ static bool in_list(const char **a, size_t n, const char *s)
 }
 
 /* WHERE pk1 = $a AND pk2 = $b ...; key values from `src` (key payload or a row image). */
-static int add_where(sl_sink_t *snk, const json_t *fields, jdbc_val_t src, const char **pk,
+static int add_where(sl_sink_t *snk, const vplan_t *vp, jdbc_val_t src, const char **pk,
                      size_t npk)
 {
     sl_buf_adds(&snk->sql, " WHERE ");
     for (size_t k = 0; k < npk; k++) {
-        const json_t *fs = field_schema(fields, pk[k]);
+        const jdbc_field_t *fs = field_schema(vp, pk[k]);
         jdbc_val_t v = {src.doc, sl_jdoc_get(src.doc, src.tok, pk[k], strlen(pk[k]), NULL)};
         if (!fs || v.tok < 0) {
             snprintf(snk->err, sizeof snk->err, "primary key column \"%s\" is not in the event",
@@ -1153,7 +1216,7 @@ static jdbc_val_t row_value(jdbc_val_t row, const char *c, int *hint)
 }
 
 /* The upsert's conflict clause: every non-key column the row sets takes the new value. */
-static void upsert_clause(const sl_sink_t *snk, sl_buf_t *s, const tbl_t *t, const json_t *fields,
+static void upsert_clause(const sl_sink_t *snk, sl_buf_t *s, const tbl_t *t, const vplan_t *vp,
                           jdbc_val_t row, char op, const char **pk, size_t npk)
 {
     bool dup = snk->target->upsert_on_duplicate;
@@ -1168,14 +1231,12 @@ static void upsert_clause(const sl_sink_t *snk, sl_buf_t *s, const tbl_t *t, con
         }
         sl_buf_adds(s, ") DO ");
     }
-    size_t i, nset = 0;
-    const json_t *f;
+    size_t nset = 0;
     int hint = 0;
-    json_array_foreach(fields, i, f)
-    {
-        const char *c = json_string_value(json_object_get(f, "field"));
+    for (size_t i = 0; i < vp->n; i++) {
+        const char *c = vp->f[i].name;
         jdbc_val_t v = row_value(row, c, &hint);
-        if (!c || !tbl_has(snk, t, c) || in_list(pk, npk, c) || (op == 'u' && jdbc_is_unavailable(v)))
+        if (!tbl_has(snk, t, c) || in_list(pk, npk, c) || (op == 'u' && jdbc_is_unavailable(v)))
             continue; /* invariant 4 */
         sl_buf_adds(s, nset++ ? ", " : dup ? "" : "UPDATE SET ");
         quote_ident(snk, s, c);
@@ -1193,16 +1254,16 @@ static void upsert_clause(const sl_sink_t *snk, sl_buf_t *s, const tbl_t *t, con
     }
 }
 
-static int apply_row(sl_sink_t *snk, char op, const char *tname, const json_t *fields,
+static int apply_row(sl_sink_t *snk, char op, const char *tname, const vplan_t *vp,
                      uint64_t gen, jdbc_val_t row, jdbc_val_t key)
 {
     const char **pk = NULL;
     size_t npk = 0;
-    int rc = pk_columns(snk, key, fields, &pk, &npk);
+    int rc = pk_columns(snk, key, vp, &pk, &npk);
     if (rc != SL_OK)
         return rc;
     tbl_t *t;
-    if ((rc = table_get(snk, tname, fields, gen, (char **)pk, npk, &t)) != SL_OK)
+    if ((rc = table_get(snk, tname, vp->fields, gen, (char **)pk, npk, &t)) != SL_OK)
         goto out;
     int mode = snk->insert_mode;
     if (mode == MODE_INSERT && op == 'u' && npk)
@@ -1210,21 +1271,19 @@ static int apply_row(sl_sink_t *snk, char op, const char *tname, const json_t *f
     sl_buf_t *s = &snk->sql;
     sl_buf_reset(s);
     params_reset(&snk->p);
-    size_t i, ncols = 0;
-    const json_t *f;
+    size_t ncols = 0;
     int hint = 0;
     if (mode == MODE_UPDATE) {
         sl_buf_adds(s, "UPDATE ");
         quote_ident(snk, s, tname);
         sl_buf_adds(s, " SET ");
-        json_array_foreach(fields, i, f)
-        {
-            const char *c = json_string_value(json_object_get(f, "field"));
+        for (size_t i = 0; i < vp->n; i++) {
+            const char *c = vp->f[i].name;
             jdbc_val_t v = row_value(row, c, &hint);
-            if (!c || !tbl_has(snk, t, c) || in_list(pk, npk, c) || jdbc_is_unavailable(v))
+            if (!tbl_has(snk, t, c) || in_list(pk, npk, c) || jdbc_is_unavailable(v))
                 continue; /* invariant 4 */
             size_t num;
-            if ((rc = params_add(snk, f, v, c, &num)) != SL_OK)
+            if ((rc = params_add(snk, &vp->f[i].f, v, c, &num)) != SL_OK)
                 goto out;
             if (ncols++)
                 sl_buf_adds(s, ", ");
@@ -1234,23 +1293,23 @@ static int apply_row(sl_sink_t *snk, char op, const char *tname, const json_t *f
         }
         if (ncols == 0) /* nothing but the key (or only unchanged TOAST values) */
             goto out;
-        if ((rc = add_where(snk, fields, snk->pk_mode == PK_RECORD_KEY ? key : row,
-                            pk, npk)) != SL_OK)
+        if ((rc = add_where(snk, vp, snk->pk_mode == PK_RECORD_KEY ? key : row, pk, npk)) !=
+            SL_OK)
             goto out;
     } else {
         sl_buf_adds(s, "INSERT INTO ");
+        size_t tgt_off = s->len;
         quote_ident(snk, s, tname);
         sl_buf_adds(s, " (");
         sl_buf_t vals = SL_BUF_INIT;
         uint64_t key_hash = 0xcbf29ce484222325ULL;
-        json_array_foreach(fields, i, f)
-        {
-            const char *c = json_string_value(json_object_get(f, "field"));
+        for (size_t i = 0; i < vp->n; i++) {
+            const char *c = vp->f[i].name;
             jdbc_val_t v = row_value(row, c, &hint);
-            if (!c || !tbl_has(snk, t, c) || (op == 'u' && jdbc_is_unavailable(v)))
+            if (!tbl_has(snk, t, c) || (op == 'u' && jdbc_is_unavailable(v)))
                 continue; /* invariant 4 */
             size_t num;
-            if ((rc = params_add(snk, f, v, c, &num)) != SL_OK) {
+            if ((rc = params_add(snk, &vp->f[i].f, v, c, &num)) != SL_OK) {
                 sl_buf_free(&vals);
                 goto out;
             }
@@ -1265,7 +1324,9 @@ static int apply_row(sl_sink_t *snk, char op, const char *tname, const json_t *f
             quote_ident(snk, s, c);
             placeholder(snk, &vals, num);
         }
-        sl_buf_adds(s, ") VALUES ");
+        sl_buf_addc(s, ')');
+        size_t tgt_len = s->len - tgt_off;
+        sl_buf_adds(s, " VALUES ");
         size_t vals_off = s->len;
         sl_buf_addc(s, '(');
         sl_buf_add(s, vals.data, vals.len);
@@ -1273,9 +1334,11 @@ static int apply_row(sl_sink_t *snk, char op, const char *tname, const json_t *f
         size_t vals_len = s->len - vals_off;
         sl_buf_free(&vals);
         if (mode == MODE_UPSERT)
-            upsert_clause(snk, s, t, fields, row, op, pk, npk);
+            upsert_clause(snk, s, t, vp, row, op, pk, npk);
         if (!snk->careful) { /* careful mode: one statement per event, to find the bad one */
-            rc = sl_buf_ok(s) ? rows_add(snk, vals_off, vals_len, key_hash) : SL_ERR_NOMEM;
+            rc = sl_buf_ok(s)
+                     ? rows_add(snk, tname, tgt_off, tgt_len, vals_off, vals_len, key_hash)
+                     : SL_ERR_NOMEM;
             goto out;
         }
     }
@@ -1289,13 +1352,13 @@ out:
     return rc;
 }
 
-static int apply_delete(sl_sink_t *snk, const char *tname, const json_t *fields,
+static int apply_delete(sl_sink_t *snk, const char *tname, const vplan_t *vp,
                         jdbc_val_t before, jdbc_val_t key)
 {
     const char **pk = NULL;
     size_t npk = 0;
     jdbc_val_t src = snk->pk_mode == PK_RECORD_KEY ? key : before;
-    int rc = pk_columns(snk, key, fields, &pk, &npk);
+    int rc = pk_columns(snk, key, vp, &pk, &npk);
     if (rc != SL_OK)
         return rc;
     tbl_t *t;
@@ -1305,7 +1368,7 @@ static int apply_delete(sl_sink_t *snk, const char *tname, const json_t *fields,
     params_reset(&snk->p);
     sl_buf_adds(&snk->sql, "DELETE FROM ");
     quote_ident(snk, &snk->sql, tname);
-    if ((rc = add_where(snk, fields, src, pk, npk)) != SL_OK)
+    if ((rc = add_where(snk, vp, src, pk, npk)) != SL_OK)
         goto out;
     rc = sl_buf_ok(&snk->sql) ? exec_params(snk, "DELETE failed", snk->sql.data) : SL_ERR_NOMEM;
 out:
@@ -1397,26 +1460,63 @@ static bool split_envelope(const char *v, size_t len, const char *known, size_t 
     return true;
 }
 
-/* The parsed Connect schema for schema text t (from the cache when seen before). */
+static void vplan_unref(vplan_t *vp)
+{
+    if (vp && --vp->refs == 0) {
+        json_decref(vp->json);
+        free(vp);
+    }
+}
+
+/* Parses schema text t and prepares its row fields (fields without a name are skipped, as
+ * they always were); NULL when it is not JSON or on out of memory. */
+static vplan_t *vplan_new(const char *t, size_t len)
+{
+    json_error_t je;
+    json_t *json = json_loadb(t, len, 0, &je);
+    if (!json)
+        return NULL;
+    const json_t *fields = row_fields(json);
+    size_t n = json_array_size(fields);
+    vplan_t *vp = malloc(sizeof *vp + n * sizeof vp->f[0]);
+    if (!vp) {
+        json_decref(json);
+        return NULL;
+    }
+    *vp = (vplan_t){.refs = 1, .json = json, .fields = fields};
+    size_t i;
+    const json_t *f;
+    json_array_foreach(fields, i, f)
+    {
+        const char *name = json_string_value(json_object_get(f, "field"));
+        if (!name)
+            continue;
+        vp->f[vp->n].name = name;
+        jdbc_field_init(&vp->f[vp->n].f, f);
+        vp->n++;
+    }
+    return vp;
+}
+
+/* The prepared Connect schema for schema text t (from the cache when seen before). */
 static const struct vschema *value_schema(sl_sink_t *snk, const char *t, size_t len)
 {
     for (size_t k = 0; k < N(snk->vschemas); k++) {
         size_t i = (snk->last_schema + k) % N(snk->vschemas);
         struct vschema *v = &snk->vschemas[i];
-        if (v->json && v->len == len && memcmp(v->text, t, len) == 0) {
+        if (v->plan && v->len == len && memcmp(v->text, t, len) == 0) {
             snk->last_schema = i;
             return v;
         }
     }
     struct vschema *v = &snk->vschemas[snk->evict_next];
-    json_decref(v->json);
+    vplan_unref(v->plan);
     free(v->text);
-    json_error_t je;
-    v->json = json_loadb(t, len, 0, &je);
-    v->text = v->json ? malloc(len ? len : 1) : NULL;
+    v->plan = vplan_new(t, len);
+    v->text = v->plan ? malloc(len ? len : 1) : NULL;
     if (!v->text) {
-        json_decref(v->json);
-        v->json = NULL;
+        vplan_unref(v->plan);
+        v->plan = NULL;
         return NULL;
     }
     memcpy(v->text, t, len);
@@ -1455,12 +1555,12 @@ static int apply_event(sl_sink_t *snk, const sl_event_t *ev)
     int rc = docs_for(snk, &vdoc, &kdoc);
     if (rc != SL_OK)
         return rc;
-    json_t *schema = NULL; /* own reference: a replay may evict the cached one */
+    vplan_t *vp = NULL; /* own reference: a replay may evict the cached one */
     uint64_t gen = 0;
     jdbc_val_t payload = {vdoc, -1};
     size_t so, sl, po, pl;
     const struct vschema *last = &snk->vschemas[snk->last_schema], *vs = NULL;
-    if (split_envelope(ev->value, ev->value_len, last->json ? last->text : NULL, last->len, &so,
+    if (split_envelope(ev->value, ev->value_len, last->plan ? last->text : NULL, last->len, &so,
                        &sl, &po, &pl)) {
         /* the usual layout: the schema text is compared, only the payload is scanned */
         if ((rc = sl_jdoc_parse(vdoc, ev->value + po, pl)) == SL_OK)
@@ -1473,7 +1573,8 @@ static int apply_event(sl_sink_t *snk, const sl_event_t *ev)
             vs = value_schema(snk, vdoc->s + vdoc->t[st].start, vdoc->t[st].len);
     }
     if (vs) {
-        schema = json_incref(vs->json);
+        vp = vs->plan;
+        vp->refs++;
         gen = vs->gen;
     }
     sl_buf_t tname = SL_BUF_INIT;
@@ -1481,8 +1582,7 @@ static int apply_event(sl_sink_t *snk, const sl_event_t *ev)
         snprintf(snk->err, sizeof snk->err, "event value on topic %s is not JSON", ev->topic);
         goto out;
     }
-    const json_t *fields = row_fields(schema);
-    if (sl_jdoc_type(vdoc, payload.tok) != SL_JT_OBJ || !fields) {
+    if (sl_jdoc_type(vdoc, payload.tok) != SL_JT_OBJ || !vp || !vp->fields) {
         snprintf(snk->err, sizeof snk->err,
                  "event on topic %s has no value schema (the jdbc sink needs "
                  "debezium.format.value.schemas.enable=true)",
@@ -1504,26 +1604,23 @@ static int apply_event(sl_sink_t *snk, const sl_event_t *ev)
         goto out;
     if ((rc = txn_begin(snk)) != SL_OK)
         goto out;
+    /* after; before for a delete */
+    jdbc_val_t row = {vdoc, sl_jdoc_get(vdoc, payload.tok, op == 'd' ? "before" : "after",
+                                        op == 'd' ? 6 : 5, NULL)};
     switch (op) {
     case 't': rc = apply_truncate(snk, tname.data); break;
-    case 'd': {
-        jdbc_val_t before = {vdoc, sl_jdoc_get(vdoc, payload.tok, "before", 6, NULL)};
-        rc = apply_delete(snk, tname.data, fields, before, key);
-        break;
-    }
-    default: {
-        jdbc_val_t after = {vdoc, sl_jdoc_get(vdoc, payload.tok, "after", 5, NULL)};
-        if (sl_jdoc_type(vdoc, after.tok) != SL_JT_OBJ) {
+    case 'd': rc = apply_delete(snk, tname.data, vp, row, key); break;
+    default:
+        if (sl_jdoc_type(vdoc, row.tok) != SL_JT_OBJ) {
             snprintf(snk->err, sizeof snk->err, "%c event on topic %s has no 'after' row", op,
                      ev->topic);
             rc = SL_ERR_PROTO;
             break;
         }
-        rc = apply_row(snk, op, tname.data, fields, gen, after, key);
-    }
+        rc = apply_row(snk, op, tname.data, vp, gen, row, key);
     }
 out:
-    json_decref(schema);
+    vplan_unref(vp);
     sl_buf_free(&tname);
     return rc;
 }
@@ -1556,7 +1653,7 @@ static void jdbc_destroy(sl_sink_t *snk)
     free(snk->pending);
     for (size_t i = 0; i < N(snk->vschemas); i++) {
         free(snk->vschemas[i].text);
-        json_decref(snk->vschemas[i].json);
+        vplan_unref(snk->vschemas[i].plan);
     }
     for (size_t i = 0; i < N(snk->vdoc); i++) {
         sl_jdoc_free(&snk->vdoc[i]);
@@ -1565,6 +1662,7 @@ static void jdbc_destroy(sl_sink_t *snk)
     sl_buf_free(&snk->scratch);
     sl_buf_free(&snk->sql);
     sl_buf_free(&snk->rows.shape);
+    sl_buf_free(&snk->rows.table);
     sl_buf_free(&snk->rows.sql);
     sl_buf_free(&snk->rows.p.b);
     free(snk->rows.p.off);

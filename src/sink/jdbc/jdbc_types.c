@@ -13,11 +13,15 @@
  * \x hex text, else raw), booleans (true/false, else 1/0), timestamps with a zone
  * (MariaDB's DATETIME has none: converted to UTC), durations (PostgreSQL interval, else
  * microseconds), arrays (PostgreSQL arrays, else JSON text) and BC dates (MariaDB has
- * none: an error, never a silently wrong year).
+ * none: an error, never a silently wrong year). A field schema is classified once
+ * (jdbc_field_init: its logical name becomes a JDBC_K_* kind, its scale a number) and the
+ * sink keeps that per schema, so rendering a value compares no strings; jdbc_value() does
+ * both steps for a one-off value.
  *
  * Invariants:
  *  1. Precision is kept: Decimal is rebuilt from its unscaled two's-complement bytes
- *     and scale (no floating point on the way); timestamps keep their microseconds;
+ *     and scale (no floating point on the way; up to 8 bytes in a 64-bit integer, longer
+ *     ones by long division); timestamps keep their microseconds;
  *     numbers are passed on as the text the event carries (the writer's shortest
  *     round-trip form), never through a double.
  *  2. Bytes from the event (base64) are checked while decoding: malformed input is an
@@ -191,14 +195,17 @@ static int b64_val(unsigned char c)
     return -1;
 }
 
-/* Decodes base64 into a malloc'd buffer; NULL on malformed input or out of memory. */
-static uint8_t *b64_decode(const char *s, size_t n, size_t *out_len)
+/* Decodes base64 into `buf` when it is large enough, else into a malloc'd buffer (the
+ * caller frees a result that is not `buf`); NULL on malformed input or out of memory. */
+static uint8_t *b64_decode_into(const char *s, size_t n, uint8_t *buf, size_t buf_size,
+                                size_t *out_len)
 {
     while (n > 0 && s[n - 1] == '=')
         n--;
     if (n % 4 == 1)
         return NULL;
-    uint8_t *o = malloc(n * 3 / 4 + 1);
+    size_t need = n * 3 / 4 + 1;
+    uint8_t *o = need <= buf_size ? buf : malloc(need);
     if (!o)
         return NULL;
     size_t k = 0;
@@ -207,7 +214,8 @@ static uint8_t *b64_decode(const char *s, size_t n, size_t *out_len)
     for (size_t i = 0; i < n; i++) {
         int v = b64_val((unsigned char)s[i]);
         if (v < 0) {
-            free(o);
+            if (o != buf)
+                free(o);
             return NULL;
         }
         acc = (acc << 6) | (uint32_t)v;
@@ -221,9 +229,50 @@ static uint8_t *b64_decode(const char *s, size_t n, size_t *out_len)
     return o;
 }
 
+/* Writes sign, digits and the decimal point `scale` digits from the right (negative scale:
+ * zeros appended, except to a zero). */
+static void place_point(sl_buf_t *out, bool neg, const char *d, size_t len, long scale)
+{
+    if (neg)
+        sl_buf_addc(out, '-');
+    if (scale <= 0) {
+        sl_buf_add(out, d, len);
+        for (long i = 0; i < -scale && !(len == 1 && d[0] == '0'); i++)
+            sl_buf_addc(out, '0');
+    } else if ((size_t)scale >= len) {
+        sl_buf_adds(out, "0.");
+        for (size_t i = len; i < (size_t)scale; i++)
+            sl_buf_addc(out, '0');
+        sl_buf_add(out, d, len);
+    } else {
+        sl_buf_add(out, d, len - (size_t)scale);
+        sl_buf_addc(out, '.');
+        sl_buf_add(out, d + len - (size_t)scale, (size_t)scale);
+    }
+}
+
+/* Up to 8 bytes (numeric(18) and less: nearly every decimal column): in an integer. */
+static void decimal_text_small(const uint8_t *p, size_t n, long scale, sl_buf_t *out)
+{
+    uint64_t u = n > 0 && (p[0] & 0x80) ? UINT64_MAX : 0; /* sign extension */
+    for (size_t i = 0; i < n; i++)
+        u = (u << 8) | p[i];
+    bool neg = (int64_t)u < 0;
+    uint64_t mag = neg ? ~u + 1 : u; /* two's complement: INT64_MIN's magnitude fits */
+    char d[24], *e = d + sizeof d, *b = e;
+    do
+        *--b = (char)('0' + mag % 10);
+    while ((mag /= 10) != 0);
+    place_point(out, neg, b, (size_t)(e - b), scale);
+}
+
 /* Unscaled big-endian two's-complement integer + scale -> decimal text (invariant 1). */
 static int decimal_text(const uint8_t *p, size_t n, long scale, sl_buf_t *out)
 {
+    if (n <= 8) {
+        decimal_text_small(p, n, scale, out);
+        return 0;
+    }
     bool neg = n > 0 && (p[0] & 0x80);
     uint8_t *mag = malloc(n ? n : 1);
     if (!mag)
@@ -271,22 +320,7 @@ static int decimal_text(const uint8_t *p, size_t n, long scale, sl_buf_t *out)
         sl_buf_free(&d);
         return -1;
     }
-    if (neg)
-        sl_buf_addc(out, '-');
-    if (scale <= 0) {
-        sl_buf_add(out, d.data, d.len);
-        for (long i = 0; i < -scale && !(d.len == 1 && d.data[0] == '0'); i++)
-            sl_buf_addc(out, '0');
-    } else if ((size_t)scale >= d.len) {
-        sl_buf_adds(out, "0.");
-        for (size_t i = d.len; i < (size_t)scale; i++)
-            sl_buf_addc(out, '0');
-        sl_buf_add(out, d.data, d.len);
-    } else {
-        sl_buf_add(out, d.data, d.len - (size_t)scale);
-        sl_buf_addc(out, '.');
-        sl_buf_add(out, d.data + d.len - (size_t)scale, (size_t)scale);
-    }
+    place_point(out, neg, d.data, d.len, scale);
     sl_buf_free(&d);
     return 0;
 }
@@ -444,6 +478,8 @@ static int array_text(const json_t *items, jdbc_val_t v, sl_buf_t *out, char *er
 {
     sl_buf_addc(out, '{');
     sl_buf_t e = SL_BUF_INIT;
+    jdbc_field_t item;
+    jdbc_field_init(&item, items);
     const sl_jtok_t *t = v.doc->t;
     uint32_t end = t[v.tok].next;
     for (uint32_t x = (uint32_t)v.tok + 1; x < end; x = t[x].next) {
@@ -451,8 +487,8 @@ static int array_text(const json_t *items, jdbc_val_t v, sl_buf_t *out, char *er
             sl_buf_addc(out, ',');
         bool isnull = false, blob = false;
         sl_buf_reset(&e);
-        if (jdbc_value(JDBC_PG, items, (jdbc_val_t){v.doc, (int)x}, &e, &isnull, &blob, errbuf,
-                       errbuf_size) != 0) {
+        if (jdbc_field_value(JDBC_PG, &item, (jdbc_val_t){v.doc, (int)x}, &e, &isnull, &blob,
+                             errbuf, errbuf_size) != 0) {
             sl_buf_free(&e);
             return -1;
         }
@@ -479,14 +515,53 @@ static int array_text(const json_t *items, jdbc_val_t v, sl_buf_t *out, char *er
         return -1;                                                                               \
     } while (0)
 
-static int value_text(jdbc_dialect_t dialect, const char *type, const char *name,
-                      const json_t *schema, jdbc_val_t v, int vt, sl_buf_t *out, bool *is_blob,
-                      sl_buf_t *tmp, char *errbuf, size_t errbuf_size);
+/* Logical names whose values are converted, in the order value_text() used to test them. */
+static const struct {
+    const char *name;
+    uint8_t kind;
+} kinds[] = {
+    {"org.apache.kafka.connect.data.Decimal", JDBC_K_DECIMAL},
+    {"io.debezium.data.VariableScaleDecimal", JDBC_K_VSDECIMAL},
+    {"io.debezium.time.Date", JDBC_K_DATE},
+    {"org.apache.kafka.connect.data.Date", JDBC_K_DATE},
+    {"io.debezium.time.Time", JDBC_K_TIME_MS},
+    {"org.apache.kafka.connect.data.Time", JDBC_K_TIME_MS},
+    {"io.debezium.time.MicroTime", JDBC_K_TIME_US},
+    {"io.debezium.time.NanoTime", JDBC_K_TIME_NS},
+    {"io.debezium.time.Timestamp", JDBC_K_TS_MS},
+    {"org.apache.kafka.connect.data.Timestamp", JDBC_K_TS_MS},
+    {"io.debezium.time.MicroTimestamp", JDBC_K_TS_US},
+    {"io.debezium.time.NanoTimestamp", JDBC_K_TS_NS},
+    {"io.debezium.time.MicroDuration", JDBC_K_DURATION},
+    {"io.debezium.time.ZonedTimestamp", JDBC_K_ZONED_TS},
+    {"io.debezium.time.ZonedTime", JDBC_K_ZONED_TIME},
+};
 
-int jdbc_value(jdbc_dialect_t dialect, const json_t *schema, jdbc_val_t v, sl_buf_t *out,
-               bool *is_null, bool *is_blob, char *errbuf, size_t errbuf_size)
+void jdbc_field_init(jdbc_field_t *f, const json_t *schema)
 {
-    const char *type = str_of(schema, "type"), *name = str_of(schema, "name");
+    f->schema = schema;
+    f->type = str_of(schema, "type");
+    f->name = str_of(schema, "name");
+    f->kind = JDBC_K_PLAIN;
+    for (size_t i = 0; f->name && i < sizeof kinds / sizeof kinds[0]; i++)
+        if (strcmp(f->name, kinds[i].name) == 0) {
+            f->kind = kinds[i].kind;
+            break;
+        }
+    const char *sc = f->kind == JDBC_K_DECIMAL ? param_of(schema, "scale") : NULL;
+    f->scale = sc ? strtol(sc, NULL, 10) : 0;
+    f->is_bytes = f->type && strcmp(f->type, "bytes") == 0;
+    f->is_array = f->type && strcmp(f->type, "array") == 0;
+    f->items = f->is_array ? json_object_get(schema, "items") : NULL;
+}
+
+static int value_text(jdbc_dialect_t dialect, const jdbc_field_t *f, jdbc_val_t v, int vt,
+                      sl_buf_t *out, bool *is_blob, sl_buf_t *tmp, char *errbuf,
+                      size_t errbuf_size);
+
+int jdbc_field_value(jdbc_dialect_t dialect, const jdbc_field_t *f, jdbc_val_t v, sl_buf_t *out,
+                     bool *is_null, bool *is_blob, char *errbuf, size_t errbuf_size)
+{
     *is_null = false;
     *is_blob = false;
     int vt = tok_type(v);
@@ -495,103 +570,120 @@ int jdbc_value(jdbc_dialect_t dialect, const json_t *schema, jdbc_val_t v, sl_bu
         return 0;
     }
     sl_buf_t tmp = SL_BUF_INIT; /* unescaped strings (rare: only strings with escapes) */
-    int rc = value_text(dialect, type, name, schema, v, vt, out, is_blob, &tmp, errbuf, errbuf_size);
+    int rc = value_text(dialect, f, v, vt, out, is_blob, &tmp, errbuf, errbuf_size);
     sl_buf_free(&tmp);
     return rc;
 }
 
-static int value_text(jdbc_dialect_t dialect, const char *type, const char *name,
-                      const json_t *schema, jdbc_val_t v, int vt, sl_buf_t *out, bool *is_blob,
-                      sl_buf_t *tmp, char *errbuf, size_t errbuf_size)
+int jdbc_value(jdbc_dialect_t dialect, const json_t *schema, jdbc_val_t v, sl_buf_t *out,
+               bool *is_null, bool *is_blob, char *errbuf, size_t errbuf_size)
+{
+    jdbc_field_t f;
+    jdbc_field_init(&f, schema);
+    return jdbc_field_value(dialect, &f, v, out, is_null, is_blob, errbuf, errbuf_size);
+}
+
+/* Decimal and VariableScaleDecimal: base64 two's-complement bytes (or a number with
+ * decimal.handling.mode=double). */
+static int decimal_value(const jdbc_field_t *f, jdbc_val_t v, sl_buf_t *out, sl_buf_t *tmp,
+                         char *errbuf, size_t errbuf_size)
 {
     const char *sp;
     size_t sn;
-    if (!type)
-        BAD("field schema without a type");
+    jdbc_val_t bytes = v;
+    long scale = f->scale;
+    if (f->kind == JDBC_K_VSDECIMAL) { /* {"scale":..,"value":base64} */
+        int64_t s;
+        bytes.tok = sl_jdoc_get(v.doc, v.tok, "value", 5, NULL);
+        if (!get_int((jdbc_val_t){v.doc, sl_jdoc_get(v.doc, v.tok, "scale", 5, NULL)}, &s))
+            BAD("variable scale decimal without a scale");
+        scale = (long)s;
+    }
+    if (tok_type(bytes) == SL_JT_STR) {
+        size_t len;
+        if (!get_str(bytes, tmp, &sp, &sn))
+            BAD("out of memory");
+        uint8_t small[48];
+        uint8_t *raw = b64_decode_into(sp, sn, small, sizeof small, &len);
+        if (!raw)
+            BAD("decimal value is not valid base64");
+        int rc = decimal_text(raw, len, scale, out);
+        if (raw != small)
+            free(raw);
+        if (rc != 0)
+            BAD("out of memory");
+        return 0;
+    }
+    if (tok_type(bytes) == SL_JT_NUM) { /* decimal.handling.mode=double */
+        raw_text(bytes, out);
+        return 0;
+    }
+    BAD("decimal value is neither base64 bytes nor a number");
+}
+
+/* Date, Time*, Timestamp*, MicroDuration: integers in their unit. */
+static int temporal_value(jdbc_dialect_t dialect, const jdbc_field_t *f, jdbc_val_t v,
+                          sl_buf_t *out, char *errbuf, size_t errbuf_size)
+{
     int64_t n;
-    if (name) {
-        if (strcmp(name, "org.apache.kafka.connect.data.Decimal") == 0 ||
-            strcmp(name, "io.debezium.data.VariableScaleDecimal") == 0) {
-            jdbc_val_t bytes = v;
-            long scale;
-            if (strncmp(name, "io.", 3) == 0) { /* VariableScaleDecimal: {"scale":..,"value":base64} */
-                int64_t s;
-                bytes.tok = sl_jdoc_get(v.doc, v.tok, "value", 5, NULL);
-                if (!get_int((jdbc_val_t){v.doc, sl_jdoc_get(v.doc, v.tok, "scale", 5, NULL)}, &s))
-                    BAD("variable scale decimal without a scale");
-                scale = (long)s;
-            } else {
-                const char *s = param_of(schema, "scale");
-                scale = s ? strtol(s, NULL, 10) : 0;
-            }
-            if (tok_type(bytes) == SL_JT_STR) {
-                size_t len;
-                if (!get_str(bytes, tmp, &sp, &sn))
-                    BAD("out of memory");
-                uint8_t *raw = b64_decode(sp, sn, &len);
-                if (!raw)
-                    BAD("decimal value is not valid base64");
-                int rc = decimal_text(raw, len, scale, out);
-                free(raw);
-                if (rc != 0)
-                    BAD("out of memory");
-                return 0;
-            }
-            if (tok_type(bytes) == SL_JT_NUM) { /* decimal.handling.mode=double */
-                raw_text(bytes, out);
-                return 0;
-            }
-            BAD("decimal value is neither base64 bytes nor a number");
-        }
-        if (strcmp(name, "io.debezium.time.Date") == 0 ||
-            strcmp(name, "org.apache.kafka.connect.data.Date") == 0) {
-            if (!get_int(v, &n))
-                BAD("date value is not an integer");
-            bool bc;
-            if (!date_text(dialect, n, out, &bc))
-                BAD("date %" PRId64 " days from 1970-01-01 is outside the target's DATE range", n);
-            if (bc)
-                sl_buf_adds(out, " BC");
-            return 0;
-        }
-        int64_t unit = 0; /* to microseconds: >0 multiply, <0 divide */
-        bool is_time = false, is_ts = false;
-        if (!strcmp(name, "io.debezium.time.Time") || !strcmp(name, "org.apache.kafka.connect.data.Time"))
-            unit = 1000, is_time = true;
-        else if (!strcmp(name, "io.debezium.time.MicroTime"))
-            unit = 1, is_time = true;
-        else if (!strcmp(name, "io.debezium.time.NanoTime"))
-            unit = -1000, is_time = true;
-        else if (!strcmp(name, "io.debezium.time.Timestamp") ||
-                 !strcmp(name, "org.apache.kafka.connect.data.Timestamp"))
-            unit = 1000, is_ts = true;
-        else if (!strcmp(name, "io.debezium.time.MicroTimestamp"))
-            unit = 1, is_ts = true;
-        else if (!strcmp(name, "io.debezium.time.NanoTimestamp"))
-            unit = -1000, is_ts = true;
-        if (is_time || is_ts) {
-            if (!get_int(v, &n))
-                BAD("%s value is not an integer", name);
-            int64_t us = unit > 0 ? n * unit : floordiv(n, -unit);
-            if (is_time) {
-                if (us < 0 || us > 86400000000LL)
-                    BAD("time value %" PRId64 " is out of range", n);
-                time_text(us, out);
-            } else if (!timestamp_text(dialect, us, out)) {
-                BAD("timestamp %" PRId64 " is outside the target's DATETIME range", n);
-            }
-            return 0;
-        }
-        if (strcmp(name, "io.debezium.time.MicroDuration") == 0) {
-            if (!get_int(v, &n))
-                BAD("duration value is not an integer");
-            sl_buf_printf(out, dialect == JDBC_PG ? "%" PRId64 " microseconds" : "%" PRId64, n);
-            return 0;
-        }
-        if (dialect == JDBC_MY && vt == SL_JT_STR &&
-            (strcmp(name, "io.debezium.time.ZonedTimestamp") == 0 ||
-             strcmp(name, "io.debezium.time.ZonedTime") == 0)) {
-            bool ts = strcmp(name, "io.debezium.time.ZonedTimestamp") == 0;
+    if (f->kind == JDBC_K_DATE) {
+        if (!get_int(v, &n))
+            BAD("date value is not an integer");
+        bool bc;
+        if (!date_text(dialect, n, out, &bc))
+            BAD("date %" PRId64 " days from 1970-01-01 is outside the target's DATE range", n);
+        if (bc)
+            sl_buf_adds(out, " BC");
+        return 0;
+    }
+    if (f->kind == JDBC_K_DURATION) {
+        if (!get_int(v, &n))
+            BAD("duration value is not an integer");
+        sl_buf_printf(out, dialect == JDBC_PG ? "%" PRId64 " microseconds" : "%" PRId64, n);
+        return 0;
+    }
+    /* to microseconds: >0 multiply, <0 divide */
+    int64_t unit = f->kind == JDBC_K_TIME_MS || f->kind == JDBC_K_TS_MS ? 1000
+                   : f->kind == JDBC_K_TIME_NS || f->kind == JDBC_K_TS_NS ? -1000
+                                                                           : 1;
+    bool is_time = f->kind == JDBC_K_TIME_MS || f->kind == JDBC_K_TIME_US ||
+                   f->kind == JDBC_K_TIME_NS;
+    if (!get_int(v, &n))
+        BAD("%s value is not an integer", f->name);
+    int64_t us = unit > 0 ? n * unit : floordiv(n, -unit);
+    if (is_time) {
+        if (us < 0 || us > 86400000000LL)
+            BAD("time value %" PRId64 " is out of range", n);
+        time_text(us, out);
+    } else if (!timestamp_text(dialect, us, out)) {
+        BAD("timestamp %" PRId64 " is outside the target's DATETIME range", n);
+    }
+    return 0;
+}
+
+static int value_text(jdbc_dialect_t dialect, const jdbc_field_t *f, jdbc_val_t v, int vt,
+                      sl_buf_t *out, bool *is_blob, sl_buf_t *tmp, char *errbuf,
+                      size_t errbuf_size)
+{
+    const char *sp;
+    size_t sn;
+    if (!f->type)
+        BAD("field schema without a type");
+    switch (f->kind) {
+    case JDBC_K_DECIMAL:
+    case JDBC_K_VSDECIMAL: return decimal_value(f, v, out, tmp, errbuf, errbuf_size);
+    case JDBC_K_DATE:
+    case JDBC_K_TIME_MS:
+    case JDBC_K_TIME_US:
+    case JDBC_K_TIME_NS:
+    case JDBC_K_TS_MS:
+    case JDBC_K_TS_US:
+    case JDBC_K_TS_NS:
+    case JDBC_K_DURATION: return temporal_value(dialect, f, v, out, errbuf, errbuf_size);
+    case JDBC_K_ZONED_TS:
+    case JDBC_K_ZONED_TIME:
+        if (dialect == JDBC_MY && vt == SL_JT_STR) {
+            bool ts = f->kind == JDBC_K_ZONED_TS;
             if (!get_str(v, tmp, &sp, &sn))
                 BAD("out of memory");
             if (!(ts ? zoned_ts_utc : zoned_time_utc)(sp, sn, out))
@@ -599,13 +691,15 @@ static int value_text(jdbc_dialect_t dialect, const char *type, const char *name
                     ts ? "timestamp with time zone" : "time with time zone");
             return 0;
         }
+        break;
+    default: break;
     }
     if (vt == SL_JT_STR) {
         if (!get_str(v, tmp, &sp, &sn))
             BAD("out of memory");
-        if (strcmp(type, "bytes") == 0) {
+        if (f->is_bytes) {
             size_t len;
-            uint8_t *raw = b64_decode(sp, sn, &len);
+            uint8_t *raw = b64_decode_into(sp, sn, NULL, 0, &len);
             if (!raw)
                 BAD("bytes value is not valid base64");
             if (dialect == JDBC_PG) {
@@ -637,8 +731,8 @@ static int value_text(jdbc_dialect_t dialect, const char *type, const char *name
         raw_text(v, out);
         return 0;
     }
-    if (dialect == JDBC_PG && vt == SL_JT_ARR && strcmp(type, "array") == 0)
-        return array_text(json_object_get(schema, "items"), v, out, errbuf, errbuf_size);
+    if (dialect == JDBC_PG && vt == SL_JT_ARR && f->is_array)
+        return array_text(f->items, v, out, errbuf, errbuf_size);
     /* arrays outside PostgreSQL, struct/map without a column form: their JSON text */
     raw_text(v, out);
     return 0;
