@@ -1,6 +1,7 @@
 # Convenience wrapper around CMake/CTest. The build itself is CMakeLists.txt.
 #
-#   make test        install missing packages, build, run every test (what CI runs)
+#   make test        install missing packages, build, run every test, then again under
+#                    ASan+UBSan (what CI runs; SKIP_ASAN=1 for the first half only)
 #   make test-unit   unit tests only
 #   make demo        live change stream from a throwaway PostgreSQL to your terminal
 #   make test-asan   the suite under AddressSanitizer + UBSan (build-asan/)
@@ -30,8 +31,13 @@ build:
 	$(CMAKE) -S . -B build -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
 	$(CMAKE) --build build -j$(JOBS)
 
+# The suite, then the same suite under AddressSanitizer + UBSan (CI runs both; the fuzz
+# smoke is sanitized already). SKIP_ASAN=1 runs the first half only.
 test: deps build
 	$(CTEST) --test-dir build --output-on-failure $(CTEST_ARGS)
+ifneq ($(SKIP_ASAN),1)
+	$(MAKE) --no-print-directory test-asan CTEST_ARGS="$(CTEST_ARGS) -E fuzz_smoke"
+endif
 
 soak: deps build
 	bash tests/reliability/soak.sh
