@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct sl_buf {
@@ -57,5 +58,18 @@ static inline void sl_buf_addc(sl_buf_t *b, char c)
 static inline void sl_buf_adds(sl_buf_t *b, const char *s) { sl_buf_add(b, s, strlen(s)); }
 /* Appends printf-style text. */
 void sl_buf_printf(sl_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A malloc'd, NUL-terminated copy of the n bytes at p, which need not be NUL-terminated
+ * (a Kafka payload, a binlog field): strndup would look for a NUL past them. NULL when out
+ * of memory. */
+static inline char *sl_memdupz(const void *p, size_t n)
+{
+    char *s = malloc(n + 1);
+    if (s) {
+        memcpy(s, p, n);
+        s[n] = 0;
+    }
+    return s;
+}
 
 #endif

@@ -147,7 +147,7 @@ kill_loop() {
     KILLS=0
     while ((KILLS < n)) || pid_alive "$WL"; do
         sleep "0.$((RANDOM % 9 + 1))"
-        pid_alive "$SL" || fail "sluice died on its own before kill $((KILLS + 1)): $(tail -3 "$TEST_TMP"/*.sluice"$KILLS".err)"
+        pid_alive "$SL" || fail "sluice died on its own before kill $((KILLS + 1)): $(tail -n 3 "$TEST_TMP"/*.sluice"$KILLS".err)"
         rss_note "$SL"
         kill -9 "$SL" 2>/dev/null || true
         stop_pid "$SL" - 10 || true

@@ -1683,7 +1683,7 @@ static int kafka_offset_load(sl_sink_t *snk, char **text, char *errstr, size_t e
             snprintf(last_err, sizeof last_err, "%s", rd_kafka_message_errstr(m));
         } else if (m->key_len == idlen && memcmp(m->key, snk->txn_id, idlen) == 0) {
             free(best); /* newest wins; a null value (tombstone) means "none" */
-            best = m->payload ? strndup(m->payload, m->len) : NULL;
+            best = m->payload ? sl_memdupz(m->payload, m->len) : NULL;
             if (m->payload && !best) {
                 rd_kafka_message_destroy(m);
                 snprintf(errstr, errstr_size, "out of memory");

@@ -850,7 +850,7 @@ static int handle_event(sl_source_t *src, MARIADB_RPL_EVENT *ev)
                                                         : (const char *)body + 1;
             size_t n = type == ANNOTATE_ROWS_EVENT ? ev->event.annotate_rows.statement.length
                                                    : (body_len ? body_len - 1 : 0);
-            src->txn.query = strndup(s, n);
+            src->txn.query = sl_memdupz(s, n);
         }
         return SL_OK;
     case TABLE_MAP_EVENT: {
