@@ -55,6 +55,9 @@
 #   my_sql SQL [mariadb args...]      SQL as root over TCP, -N -B output; errors fail
 #   my_sql_file FILE [mariadb args...]  the same for a script file
 #   my_sluice_conf FILE [key=value...]  sluice_conf for the MariaDbConnector
+#   tls_dir                           make $CERTS, a throwaway directory for certificates
+#   tls_ca NAME CN                    self-signed CA $CERTS/NAME.{crt,key}
+#   tls_cert NAME CN SAN CA           certificate signed by CA (key mode 0600)
 #   register_pid pid [signal]         stop pid at exit, newest first (default TERM;
 #                                     "-": only wait for it), SIGKILL after 15 s
 #   unregister_pid pid
@@ -991,6 +994,29 @@ PROPS
     local kv
     for kv in "$@"; do printf '%s\n' "$kv" >>"$file"; done
     chmod 600 "$file"   # it holds a password: sluice warns about a file others can read
+}
+
+# ---------------------------------------------------------------- TLS certificates
+
+# A throwaway CA and certificates (EC P-256, valid two days) for the TLS tests. The
+# directory is world-readable so that a server running as another OS user reaches it.
+tls_dir() {
+    CERTS=$(mktemp -d "${TMPDIR:-/tmp}/sluice-tls.XXXXXX")
+    register_dir "$CERTS"
+    chmod 0755 "$CERTS"
+}
+_tls_ssl() { openssl "$@" >/dev/null 2>&1 || fail "openssl $*"; }
+tls_ca() {
+    _tls_ssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+        -subj "/CN=$2" -keyout "$CERTS/$1.key" -out "$CERTS/$1.crt"
+}
+tls_cert() {
+    _tls_ssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=$2" \
+        -keyout "$CERTS/$1.key" -out "$CERTS/$1.csr"
+    printf 'subjectAltName=%s\n' "$3" >"$CERTS/$1.ext"
+    _tls_ssl x509 -req -in "$CERTS/$1.csr" -CA "$CERTS/$4.crt" -CAkey "$CERTS/$4.key" \
+        -CAcreateserial -days 2 -extfile "$CERTS/$1.ext" -out "$CERTS/$1.crt"
+    chmod 0600 "$CERTS/$1.key"
 }
 
 # ---------------------------------------------------------------- per-test scratch

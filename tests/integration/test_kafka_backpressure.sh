@@ -59,25 +59,7 @@ rss_bound=150000 # kB; the queues hold at most 2 x 2 MiB of events here
 t_ok "RSS stays bounded while the brokers are down (${rss_max} kB)"
 
 brokers up
-check_no_loss() {
-    kafka_consume test.public.t >"$TEST_TMP/msgs.jsonl"
-    python3 - "$TEST_TMP/msgs.jsonl" 1 8000 <<'PY'
-import json, sys
-path, lo, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-seen = {}
-for line in open(path):
-    if not line.strip():
-        continue
-    m = json.loads(line)
-    if m["payload"] is None:
-        continue
-    v = json.loads(m["payload"])
-    if v.get("op") in ("c", "r") and lo <= v["after"]["id"] < lo + n:
-        seen[v["after"]["id"]] = seen.get(v["after"]["id"], 0) + 1
-missing = [i for i in range(lo, lo + n) if i not in seen]
-print(len(missing), sum(c - 1 for c in seen.values()))
-PY
-}
+check_no_loss() { kafka_loss_dups test.public.t 1 8000; }
 wait_for "[ \"\$(check_no_loss | cut -d' ' -f1)\" = 0 ]" 90 || true
 read -r missing dups < <(check_no_loss)
 assert_eq 0 "$missing" "after the outage the backlog drains: all 8000 inserts delivered (duplicates: $dups)"

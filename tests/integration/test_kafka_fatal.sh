@@ -46,25 +46,7 @@ run_mode() {
 }
 
 # check_no_loss N: "<missing> <duplicates>" among the 12000 inserted ids of tN
-check_no_loss() {
-    kafka_consume "m$1.public.t$1" >"$TEST_TMP/msgs$1.jsonl"
-    python3 - "$TEST_TMP/msgs$1.jsonl" 1 12000 <<'PY'
-import json, sys
-path, lo, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-seen = {}
-for line in open(path):
-    if not line.strip():
-        continue
-    m = json.loads(line)
-    if m["payload"] is None:
-        continue
-    v = json.loads(m["payload"])
-    if v.get("op") in ("c", "r") and lo <= v["after"]["id"] < lo + n:
-        seen[v["after"]["id"]] = seen.get(v["after"]["id"], 0) + 1
-missing = [i for i in range(lo, lo + n) if i not in seen]
-print(len(missing), sum(c - 1 for c in seen.values()))
-PY
-}
+check_no_loss() { kafka_loss_dups "m$1.public.t$1" 1 12000; }
 
 run_mode 1
 run_mode 2 "sluice.sink.kafka.offset.storage=kafka" "debezium.source.offset.storage.topic=m2-offsets"

@@ -36,25 +36,7 @@ run_sluice() {
 }
 
 # check_no_loss FROM COUNT: "<missing> <duplicates>" among the inserted ids
-check_no_loss() {
-    kafka_consume test.public.t >"$TEST_TMP/msgs.jsonl"
-    python3 - "$TEST_TMP/msgs.jsonl" "$1" "$(($2 * 20))" <<'PY'
-import json, sys
-path, lo, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-seen = {}
-for line in open(path):
-    if not line.strip():
-        continue
-    m = json.loads(line)
-    if m["payload"] is None:
-        continue
-    v = json.loads(m["payload"])
-    if v.get("op") in ("c", "r") and lo <= v["after"]["id"] < lo + n:
-        seen[v["after"]["id"]] = seen.get(v["after"]["id"], 0) + 1
-missing = [i for i in range(lo, lo + n) if i not in seen]
-print(len(missing), sum(c - 1 for c in seen.values()))
-PY
-}
+check_no_loss() { kafka_loss_dups test.public.t "$1" "$(($2 * 20))"; }
 
 run_sluice 0
 wait_for "grep -q 'streaming from' '$TEST_TMP/sluice0.err'" 30 || fail "sluice did not start: $(cat "$TEST_TMP/sluice0.err")"

@@ -10,29 +10,12 @@ require_sluice
 # ---------------------------------------------------------------- certificates
 # The server runs as the postgres OS user when we are root: the directory must be
 # reachable by it, and its key owned by it with mode 0600 (the server refuses others).
-CERTS=$(mktemp -d "${TMPDIR:-/tmp}/sluice-tls.XXXXXX")
-register_dir "$CERTS"
-chmod 0755 "$CERTS"
-ssl() { openssl "$@" >/dev/null 2>&1 || fail "openssl $*"; }
-# ca NAME CN
-ca() {
-    ssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-        -subj "/CN=$2" -keyout "$CERTS/$1.key" -out "$CERTS/$1.crt"
-}
-# cert NAME CN SAN CA
-cert() {
-    ssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=$2" \
-        -keyout "$CERTS/$1.key" -out "$CERTS/$1.csr"
-    printf 'subjectAltName=%s\n' "$3" >"$CERTS/$1.ext"
-    ssl x509 -req -in "$CERTS/$1.csr" -CA "$CERTS/$4.crt" -CAkey "$CERTS/$4.key" \
-        -CAcreateserial -days 2 -extfile "$CERTS/$1.ext" -out "$CERTS/$1.crt"
-    chmod 0600 "$CERTS/$1.key"
-}
-ca ca "sluice test CA"
-ca otherca "another CA"
-cert server 127.0.0.1 IP:127.0.0.1 ca
-cert wrong wrong.example.com DNS:wrong.example.com ca
-cert client certuser DNS:certuser ca
+tls_dir
+tls_ca ca "sluice test CA"
+tls_ca otherca "another CA"
+tls_cert server 127.0.0.1 IP:127.0.0.1 ca
+tls_cert wrong wrong.example.com DNS:wrong.example.com ca
+tls_cert client certuser DNS:certuser ca
 for k in server wrong; do
     if [[ $(id -u) -eq 0 ]]; then chown postgres: "$CERTS/$k.key" "$CERTS/$k.crt"; fi
 done
