@@ -147,7 +147,8 @@ static sl_conf_t *load_conf(const char *path, const sl_source_ops_t **sops,
     sl_conf_set_active(conf, active, na);
     if (sl_conf_validate(conf, tables, nt, active, na, err, sizeof err) != SL_OK ||
         sl_core_validate(conf, err, sizeof err) != SL_OK ||
-        ((*sops)->validate && (*sops)->validate(conf, err, sizeof err) != SL_OK)) {
+        ((*sops)->validate && (*sops)->validate(conf, err, sizeof err) != SL_OK) ||
+        ((*kops)->validate && (*kops)->validate(conf, err, sizeof err) != SL_OK)) {
         fprintf(stderr, "sluice: %s\n", err);
         goto bad;
     }

@@ -77,6 +77,10 @@ typedef struct sl_sink_ops {
 
     /* Optional: SL_SINK_CAP_* of this instance (it may depend on the configuration). */
     unsigned (*caps)(const sl_sink_t *snk);
+    /* Optional: combinations of this sink's keys the property table cannot express,
+     * checked at load (run and check), before anything starts: SL_ERR_CONFIG with a
+     * one-line message naming the key and file:line (exit 2). */
+    int (*validate)(const sl_conf_t *conf, char *errstr, size_t errstr_size);
 } sl_sink_ops_t;
 
 /* The instance stores the source position with its data (offset_load/flush_offset). */

@@ -84,6 +84,9 @@ debezium.source.database.sslmode=disable\ndebezium.source.database.sslrootcert=/
 debezium.source.database.sslcert=/nonexistent/x.crt|@:9: debezium.source.database.sslcert: cannot read '/nonexistent/x.crt': No such file or directory
 debezium.sink.type=jdbc|debezium.sink.jdbc.connection.url: required key is missing (add 'debezium.sink.jdbc.connection.url=...' to @)
 debezium.sink.type=jdbc\ndebezium.sink.jdbc.connection.url=jdbc:postgresql://h/db\ndebezium.sink.jdbc.insert.mode=merge|@:11: debezium.sink.jdbc.insert.mode: 'merge' is not a valid value (expected one of: insert, upsert, update)
+debezium.sink.type=jdbc\ndebezium.sink.jdbc.connection.url=jdbc:oracle:thin:@db:1521/x|@:10: debezium.sink.jdbc.connection.url: expected jdbc:postgresql://host:port/database, jdbc:mariadb://host:port/database (or jdbc:mysql://), or jdbc:sqlite:/path/file.db
+debezium.sink.type=jdbc\ndebezium.sink.jdbc.connection.url=jdbc:postgresql://h/db\ndebezium.format.value.schemas.enable=false|@:11: debezium.format.value.schemas.enable=false, but the jdbc sink takes column types from the event schema: set it to true
+debezium.sink.type=kafka\ndebezium.sink.kafka.producer.bootstrap.servers=x:1\nsluice.sink.kafka.headers=op,tabel|@:11: sluice.sink.kafka.headers: unknown header 'tabel' (use op, table, db, schema, lsn, ts_ms, source.<field>, transaction.<field>, sluice.position, sluice.txn; or true / false)
 debezium.sink.type=kafka|debezium.sink.kafka.producer.bootstrap.servers: required key is missing (add 'debezium.sink.kafka.producer.bootstrap.servers=...' to @)
 debezium.sink.type=kafka\ndebezium.sink.kafka.producer.bootstrap.servers=x:1\nsluice.sink.kafka.exactly.once=maybe|@:11: sluice.sink.kafka.exactly.once: 'maybe' is not a boolean (expected true or false)
 debezium.source.connector.class=mariadb|debezium.source.database.server.id: required key is missing (add 'debezium.source.database.server.id=...' to @)

@@ -26,8 +26,9 @@ line=$(grep -n '^sluice.sink.kafka.headers=' "$bad" | cut -d: -f1)
 rc=0; out=$("$SLUICE_BIN" run -c "$bad" 2>&1) || rc=$?
 assert_eq 2 "$rc" "unknown header: exit code 2"
 assert_contains "$out" "$bad:$line: sluice.sink.kafka.headers: unknown header 'tabel'" "unknown header: key, file:line and the item named"
-out=$("$SLUICE_BIN" check -c "$bad" 2>&1) || true
-assert_contains "$out" "FAIL: sink kafka: $bad:$line: sluice.sink.kafka.headers: unknown header 'tabel'" "sluice check reports it too"
+rc=0; out=$("$SLUICE_BIN" check -c "$bad" 2>&1) || rc=$?
+assert_eq 2 "$rc" "sluice check: exit code 2 too (checked at load)"
+assert_contains "$out" "sluice: $bad:$line: sluice.sink.kafka.headers: unknown header 'tabel'" "sluice check reports it too"
 
 start_bg sluice "$SLUICE_BIN" run -c "$conf"
 SL=$BG_PID

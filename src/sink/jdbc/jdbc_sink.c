@@ -1689,6 +1689,28 @@ static const jdbc_target_t *target_for(const char *url)
 
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
+/* Checked at load (run and check), before anything starts. */
+static int jdbc_validate(const sl_conf_t *conf, char *errstr, size_t errstr_size)
+{
+    const char *url_key = "debezium.sink.jdbc.connection.url", *url = sl_conf_str(conf, url_key);
+    if (url && !target_for(url)) {
+        snprintf(errstr, errstr_size,
+                 "%s: %s: expected jdbc:postgresql://host:port/database, "
+                 "jdbc:mariadb://host:port/database (or jdbc:mysql://), or jdbc:sqlite:/path/file.db",
+                 sl_conf_origin(conf, url_key), url_key);
+        return SL_ERR_CONFIG;
+    }
+    const char *vs = "debezium.format.value.schemas.enable";
+    if (!sl_conf_bool(conf, vs)) {
+        snprintf(errstr, errstr_size,
+                 "%s: %s=false, but the jdbc sink takes column types from the event schema: "
+                 "set it to true",
+                 sl_conf_origin(conf, vs), vs);
+        return SL_ERR_CONFIG;
+    }
+    return SL_OK;
+}
+
 static int setup(sl_sink_t *snk, const sl_conf_t *conf, char *errstr, size_t errstr_size)
 {
     snk->insert_mode = sl_conf_enum(conf, "debezium.sink.jdbc.insert.mode");
@@ -1716,18 +1738,8 @@ static int setup(sl_sink_t *snk, const sl_conf_t *conf, char *errstr, size_t err
     snk->password = dup_or_null(sl_conf_str(conf, "debezium.sink.jdbc.connection.password"));
     if (!snk->table_format || !snk->offsets_name || !snk->dlq_table || !snk->url)
         return SL_ERR_NOMEM;
-    if (!(snk->target = target_for(url))) {
-        snprintf(errstr, errstr_size,
-                 "debezium.sink.jdbc.connection.url: expected jdbc:postgresql://host:port/database, "
-                 "jdbc:mariadb://host:port/database (or jdbc:mysql://), or jdbc:sqlite:/path/file.db");
-        return SL_ERR_CONFIG;
-    }
-    if (!snk->value_schemas) {
-        snprintf(errstr, errstr_size,
-                 "jdbc sink: column types come from the event schema: set "
-                 "debezium.format.value.schemas.enable=true");
-        return SL_ERR_CONFIG;
-    }
+    if (!(snk->target = target_for(url)) || !snk->value_schemas) /* jdbc_validate said why */
+        return jdbc_validate(conf, errstr, errstr_size);
     if (snk->pk_mode == PK_NONE && (snk->insert_mode != MODE_INSERT || snk->delete_enabled)) {
         snprintf(errstr, errstr_size,
                  "jdbc sink: %s needs a primary key: set debezium.sink.jdbc.primary.key.mode="
@@ -1907,4 +1919,5 @@ const sl_sink_ops_t sl_sink_jdbc = {
     .caps = jdbc_caps,
     .offset_load = jdbc_offset_load,
     .flush_offset = jdbc_flush_offset,
+    .validate = jdbc_validate,
 };

@@ -1744,18 +1744,31 @@ static unsigned kafka_caps(const sl_sink_t *snk)
 {
     return snk->offset_kafka ? SL_SINK_CAP_OFFSETS : SL_SINK_CAP_ASYNC;
 }
+/* The keys create() would refuse, checked at load: headers, offset storage, and every
+ * producer property (librdkafka's own check, without starting a client). */
+static int kafka_validate(const sl_conf_t *conf, char *errstr, size_t errstr_size)
+{
+    hdr_spec_t hdr[MAX_HEADERS];
+    size_t nhdr;
+    bool kafka_offsets;
+    rd_kafka_conf_t *kc = NULL;
+    int rc = headers_parse(conf, hdr, &nhdr, errstr, errstr_size);
+    if (rc == SL_OK)
+        rc = offset_storage(conf, sl_conf_bool(conf, "sluice.sink.kafka.exactly.once"),
+                            &kafka_offsets, errstr, errstr_size);
+    if (rc == SL_OK)
+        rc = build_conf(conf, NULL, &kc, true, errstr, errstr_size);
+    if (kc)
+        rd_kafka_conf_destroy(kc);
+    return rc == SL_OK ? SL_OK : SL_ERR_CONFIG;
+}
+
 static int kafka_check(const sl_conf_t *conf, FILE *report)
 {
     char errstr[512];
     const char *bs = sl_conf_str(conf, PRODUCER_PREFIX "bootstrap.servers");
     rd_kafka_t *rk;
-    hdr_spec_t hdr[MAX_HEADERS];
-    size_t nhdr;
-    bool kafka_offsets;
-    if (headers_parse(conf, hdr, &nhdr, errstr, sizeof errstr) != SL_OK ||
-        offset_storage(conf, sl_conf_bool(conf, "sluice.sink.kafka.exactly.once"), &kafka_offsets,
-                       errstr, sizeof errstr) != SL_OK ||
-        new_producer(conf, NULL, &rk, true, errstr, sizeof errstr) != SL_OK) {
+    if (new_producer(conf, NULL, &rk, true, errstr, sizeof errstr) != SL_OK) {
         fprintf(report, "FAIL: sink kafka: %s\n", errstr);
         return 1;
     }
@@ -1852,4 +1865,5 @@ const sl_sink_ops_t sl_sink_kafka = {
     .offset_load = kafka_offset_load,
     .flush_offset = kafka_flush_offset,
     .caps = kafka_caps,
+    .validate = kafka_validate,
 };
