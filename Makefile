@@ -67,7 +67,7 @@ fuzz: deps
 	    seeds=tests/fuzz/corpus/$$name; mkdir -p "build-fuzz/corpus/$$name"; \
 	    dict=""; [ -f "tests/fuzz/$$name.dict" ] && dict="-dict=tests/fuzz/$$name.dict"; \
 	    echo "== $$target: $(FUZZ_SECONDS) s over $$seeds"; \
-	    "$$bin" -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    "$$bin" -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -malloc_limit_mb=64 \
 	        -artifact_prefix="build-fuzz/artifacts/$$name-" $$dict \
 	        "build-fuzz/corpus/$$name" $$( [ -d "$$seeds" ] && echo "$$seeds" ); \
 	done; \
