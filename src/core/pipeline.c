@@ -33,9 +33,14 @@
  *  7. An asynchronous sink (SL_SINK_CAP_ASYNC) is never made to wait for all its
  *     outstanding deliveries while events flow: when the ring is full the pipeline
  *     polls until the oldest events are acknowledged; flush() only finishes a run.
- *
  *  8. Topics are routed (debezium.transforms, route.c) on this thread, right before
  *     an event reaches the sink; every sink sees the routed name.
+ *  9. A sink that stores offsets (invariant 6) commits whole source transactions: on
+ *     time or when the queue runs dry it is flushed only at a transaction's end, so one
+ *     source transaction is one target transaction (grouped with others). Only the
+ *     in-flight bound cuts a transaction too large for it (the jdbc sink's batch.size
+ *     waits for a transaction's end); a stop inside a transaction commits none of it (a
+ *     restart sends it whole).
  *
  * States: RUNNING --(stop flag | source ended | fatal error)--> DRAINING
  *         --(queue empty, sink flushed, offsets stored)--> DONE
@@ -167,6 +172,15 @@ static int commit_offset(pipeline_t *p, const sl_pos_t *pos, char *errstr, size_
     p->have_acked = true;
     pthread_mutex_unlock(&p->ack_mu);
     return SL_OK;
+}
+
+/* Invariant 9: the sink stores offsets with its data and the last event it accepted is
+ * inside a source transaction (not the snapshot, not the transaction's end marker). */
+static bool mid_transaction(const pipeline_t *p)
+{
+    const sl_pos_t *s = &p->sink_pos;
+    return p->sink_offsets && p->sink_pos_set && s->txn_lsn != 0 && s->index >= 0 &&
+           !(s->flags & (SL_POS_SNAPSHOT | SL_POS_SNAPSHOT_END | SL_POS_TXN_END | SL_POS_HEARTBEAT));
 }
 
 static int flush_sink(pipeline_t *p, char *errstr, size_t errstr_size)
@@ -343,14 +357,15 @@ int sl_pipeline_run(const sl_conf_t *conf, const sl_source_ops_t *sops, const sl
         bool marker_progress = p->sink_offsets && p->sink_pos_dirty && !unflushed &&
                                (drained || t - last_flush >= flush_interval);
         bool want_flush;
-        if (p->async) /* invariant 7: only to finish */
+        if (p->async) { /* invariant 7: only to finish */
             want_flush = unflushed && drained && atomic_load(&p->src_finished);
-        else
-            want_flush = (unflushed || marker_progress) &&
-                         ((drained && t - last_flush >= flush_gap) ||
-                          t - last_flush >= flush_interval || unflushed_bytes >= FLUSH_BYTES ||
-                          sl_txnring_len(p->ring) >= max_events ||
-                          sl_txnring_bytes(p->ring) >= max_inflight_bytes);
+        } else {
+            bool due = (drained && t - last_flush >= flush_gap) ||
+                       t - last_flush >= flush_interval || unflushed_bytes >= FLUSH_BYTES;
+            bool full = sl_txnring_len(p->ring) >= max_events ||
+                        sl_txnring_bytes(p->ring) >= max_inflight_bytes;
+            want_flush = (unflushed || marker_progress) && ((due && !mid_transaction(p)) || full);
+        }
         if (fatal == SL_OK && want_flush) {
             fatal = flush_sink(p, fatal_msg, sizeof fatal_msg);
             unflushed = unflushed_bytes = 0;
@@ -390,6 +405,15 @@ int sl_pipeline_run(const sl_conf_t *conf, const sl_source_ops_t *sops, const sl
         }
         if (fatal != SL_OK && atomic_load(&p->src_finished))
             break;
+        if (atomic_load(&p->src_finished) && sl_queue_is_done(p->q) && mid_transaction(p) &&
+            !dirty) {
+            /* stopped inside a source transaction: its rest will never come in this run.
+             * Not committing its first part keeps it atomic; a restart sends it whole. */
+            sl_info("stopping inside a source transaction: its %zu events so far are not "
+                    "committed and will be sent again at restart",
+                    unflushed);
+            break;
+        }
         if (atomic_load(&p->src_finished) && sl_queue_is_done(p->q) && unflushed == 0 &&
             sl_txnring_len(p->ring) == 0 && !dirty && !(p->sink_offsets && p->sink_pos_dirty))
             break;

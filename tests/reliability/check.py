@@ -21,7 +21,10 @@ What arrived, in arrival order, is one of:
   --jsonl FILE     the file sink's JSON Lines ({"topic","key","value"})
   --values FILE    one Debezium value JSON per line (e.g. kcat -f '%s\\n'); blank
                    lines (tombstones) are skipped
-  --history FILE   "k ver op" lines, e.g. a target table's trigger log in apply order
+  --history FILE   "k ver op [tx]" lines, e.g. a target table's trigger log in apply
+                   order; with tx (the target transaction that applied the row) it
+                   also prints split=<source transactions applied in more than one
+                   target transaction> (each must be atomic in a database target)
 With --history, --target-state FILE gives the target's final rows ("k ver" lines).
 """
 import argparse
@@ -65,11 +68,13 @@ def plain_values(path):
                 yield json.loads(line)
 
 
-def history(path):
+def history(path, target_tx):
     with open(path) as f:
         for line in f:
             if line.strip():
-                k, ver, op = line.split()[:3]
+                k, ver, op, *tx = line.split()
+                if tx:
+                    target_tx[(int(k), int(ver), op == "d")] = tx[0]
                 yield int(k), int(ver), op
 
 
@@ -84,18 +89,20 @@ def main():
     ap.add_argument("--target-state")
     a = ap.parse_args()
 
-    committed = {}
+    committed, source_tx = {}, {}
     with open(a.log) as f:
         for line in f:
-            _, k, ver, op = line.split()
+            txn, k, ver, op = line.split()
             committed[(int(k), int(ver), op == "d")] = op
+            source_tx[(int(k), int(ver), op == "d")] = txn
 
+    target_tx = {}  # change id -> target transaction (history with tx only)
     if a.jsonl:
         arrived = list(arrivals_from_values(jsonl_values(a.jsonl, a.table)))
     elif a.values:
         arrived = list(arrivals_from_values(plain_values(a.values)))
     elif a.history:
-        arrived = list(history(a.history))
+        arrived = list(history(a.history, target_tx))
     else:
         sys.exit("check.py: give --jsonl, --values or --history")
 
@@ -123,6 +130,12 @@ def main():
     lost = sum(1 for cid in committed if cid not in seen)
 
     result = f"changes={len(committed)} lost={lost} dup={dup} phantom={phantom} order={order}"
+    if target_tx:
+        spans = {}
+        for cid, tx in target_tx.items():
+            if cid in source_tx:
+                spans.setdefault(source_tx[cid], set()).add(tx)
+        result += f" split={sum(1 for s in spans.values() if len(s) > 1)}"
     if a.source_state:
         src = read_state(a.source_state)
         tgt = read_state(a.target_state) if a.target_state else state

@@ -1796,10 +1796,20 @@ static int jdbc_offset_load(sl_sink_t *snk, char **text, char *errstr, size_t er
     return rc;
 }
 
+/* b belongs to a's source transaction (the snapshot is not one: its rows may be split). */
+static bool same_txn(const sl_event_t *a, const sl_event_t *b)
+{
+    return a->pos.txn_lsn != 0 && a->pos.txn_lsn == b->pos.txn_lsn &&
+           !(a->pos.flags & SL_POS_SNAPSHOT) && !(b->pos.flags & SL_POS_SNAPSHOT);
+}
+
 static int jdbc_submit(sl_sink_t *snk, sl_event_t *ev)
 {
-    if (snk->npending >= (size_t)snk->batch_size)
-        return SL_ERR_AGAIN; /* the pipeline commits (flush_offset) and submits again */
+    /* batch.size is reached: commit first (the pipeline flushes and submits again), but
+     * only between source transactions, which stay atomic (pipeline invariant 9); the
+     * pipeline's in-flight bound is what cuts a transaction larger than it */
+    if (snk->npending >= (size_t)snk->batch_size && !same_txn(snk->pending[snk->npending - 1], ev))
+        return SL_ERR_AGAIN;
     if (snk->npending == snk->cap_pending) {
         size_t nc = snk->cap_pending ? snk->cap_pending * 2 : 256;
         sl_event_t **np = realloc(snk->pending, nc * sizeof *np);
