@@ -1892,8 +1892,10 @@ static const sl_prop_def_t jdbc_defs[] = {
      "replaced, then dots become underscores. Names are always quoted (case and special "
      "characters kept)."},
     {"debezium.sink.jdbc.batch.size", SL_PT_INT, "500", NULL, 1, 1000000, 0,
-     "Most events applied in one target transaction; a larger source transaction is committed "
-     "in several parts (each with its source position, so a restart still resumes exactly)."},
+     "Events after which the open target transaction is committed, at the next source "
+     "transaction boundary: consecutive source transactions are grouped up to about this "
+     "size, and one is never cut to fit it (only a source transaction larger than "
+     "debezium.source.max.queue.size is committed in parts, each with its source position)."},
     {"debezium.sink.jdbc.flush.max.retries", SL_PT_INT, "5", NULL, -1, INT32_MAX, 0,
      "Attempts after the target connection was lost or the target refused a transaction for a "
      "transient reason (deadlock, serialization failure, lock timeout, busy) before the "
