@@ -4,6 +4,8 @@
 #include <time.h>
 
 #include "core/backoff.h"
+#include "core/err.h"
+#include "core/log.h"
 
 void sl_backoff_set(sl_backoff_t *b, int64_t initial_ms, int64_t max_ms, int64_t max_retries)
 {
@@ -50,4 +52,18 @@ bool sl_backoff_wait(sl_backoff_t *b, const atomic_bool *stop) { return backoff_
 bool sl_backoff_wait_sig(sl_backoff_t *b, const volatile sig_atomic_t *stop)
 {
     return backoff_sleep(b, NULL, stop);
+}
+
+bool sl_backoff_retry(sl_backoff_t *b, int *rc, bool stopping, bool streamed, bool progressed,
+                      const char *who, const char *err)
+{
+    if (stopping && (*rc == SL_ERR_STOPPED || *rc == SL_ERR_CONN || *rc == SL_OK)) {
+        *rc = SL_OK;
+        return false;
+    }
+    if (*rc != SL_ERR_CONN || !streamed || !sl_backoff_failed(b, progressed))
+        return false;
+    sl_warn("%s: %s; reconnecting in %lld ms (attempt %lld)", who, err, (long long)b->delay_ms,
+            (long long)b->attempt);
+    return true;
 }

@@ -32,6 +32,14 @@ void sl_backoff_set(sl_backoff_t *b, int64_t initial_ms, int64_t max_ms, int64_t
 /* Records a failure. `progressed`: the connection streamed since the previous failure
  * (the schedule restarts). Returns false when the attempts are used up. */
 bool sl_backoff_failed(sl_backoff_t *b, bool progressed);
+/* The reconnect policy every source's run loop shares, after a connect-and-stream attempt
+ * returned *rc: only a connection lost while streaming (SL_ERR_CONN with `streamed`) is
+ * retried, and only while the schedule allows (`progressed`: it streamed again since the
+ * previous loss); everything before streaming (configuration, privileges, positions, the
+ * snapshot) is reported at once. True: warn logged as "<who>: <err>; reconnecting in ..."
+ * and the caller reconnects after sl_backoff_wait. False: return *rc (SL_OK if stopping). */
+bool sl_backoff_retry(sl_backoff_t *b, int *rc, bool stopping, bool streamed, bool progressed,
+                      const char *who, const char *err);
 /* Sleeps the current delay (then doubles it, capped); false if *stop was set meanwhile. */
 bool sl_backoff_wait(sl_backoff_t *b, const atomic_bool *stop);
 /* Same, for a flag set by a signal handler (NULL: never stopped). */

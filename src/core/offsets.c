@@ -152,3 +152,19 @@ int sl_offset_get(const char *text, const char *key, char *out, size_t out_size)
     }
     return -1;
 }
+
+const char *sl_offset_get_index(const char *text, int64_t *index, bool *snapshot_done)
+{
+    char v[32], *end;
+    if (sl_offset_get(text, "event_index", v, sizeof v) != 0)
+        return "event_index";
+    errno = 0;
+    *index = strtoll(v, &end, 10);
+    if (errno || end == v || *end || *index < -1)
+        return "event_index";
+    if (sl_offset_get(text, "snapshot", v, sizeof v) != 0 ||
+        (strcmp(v, "done") != 0 && strcmp(v, "incomplete") != 0))
+        return "snapshot";
+    *snapshot_done = strcmp(v, "done") == 0;
+    return NULL;
+}

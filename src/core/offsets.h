@@ -15,7 +15,9 @@
 #ifndef SL_OFFSETS_H
 #define SL_OFFSETS_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/err.h"
 
@@ -38,5 +40,8 @@ SL_WUR int sl_offset_store_commit(sl_offset_store_t *os, const char *text, size_
 
 /* Finds `key` in a key=value record; copies its value into out. Returns 0, or -1 if absent. */
 int sl_offset_get(const char *text, const char *key, char *out, size_t out_size);
+/* The fields every source's record ends with: event_index (-1 or more) and snapshot
+ * (done | incomplete). Returns NULL, or the name of the one missing or malformed. */
+const char *sl_offset_get_index(const char *text, int64_t *index, bool *snapshot_done);
 
 #endif

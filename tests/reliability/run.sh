@@ -159,6 +159,20 @@ kill_loop() {
     done
 }
 
+# kill9_workload NAME CONF KILLS TXNS WORKLOAD_ARGS...: starts sluice on CONF, runs TXNS
+# transactions of the workload and kill -9s sluice meanwhile (kill_loop); sets KILLS.
+kill9_workload() {
+    K9_NAME=$1 K9_CONF=$2
+    local kills=$3 txns=$4
+    shift 4
+    k9_run() { run_sluice "$K9_NAME" "$K9_CONF" "$1"; }
+    k9_run 0
+    wait_streaming "$K9_NAME" 0
+    start_workload "$K9_NAME" "$txns" 2000 "$@"
+    kill_loop "$kills" k9_run
+    wait_workload "$K9_NAME"
+}
+
 stop_sluice() {
     rss_note "$SL"
     kill -TERM "$SL"
@@ -172,13 +186,8 @@ scenario_kill9_file() {
     local conf=$TEST_TMP/k9f.properties out=$TEST_TMP/k9f.jsonl kills
     kills=$(scale kills 8 150)
     file_conf "$conf" "$out"
-    k9f_run() { run_sluice k9f "$conf" "$1"; }
-    k9f_run 0
-    wait_streaming k9f 0
-    start_workload k9f "$(scale t 1500 40000)" 2000 --pg "$(pg_conninfo "$SRC_PORT")"
-    kill_loop "$kills" k9f_run
+    kill9_workload k9f "$conf" "$kills" "$(scale t 1500 40000)" --pg "$(pg_conninfo "$SRC_PORT")"
     kills=$KILLS
-    wait_workload k9f
     pg_state "$SRC_PORT" "$TEST_TMP/k9f.src"
     check_until k9f --jsonl "$out" --source-state "$TEST_TMP/k9f.src"
     stop_sluice
@@ -278,13 +287,8 @@ kill9_jdbc() {
     tgt_setup
     kills=$(scale kills 6 100)
     jdbc_conf "$TEST_TMP/$name.properties"
-    k9j_run() { run_sluice "$name" "$TEST_TMP/$name.properties" "$1"; }
-    k9j_run 0
-    wait_streaming "$name" 0
-    start_workload "$name" "$(scale t 1200 30000)" 2000 --pg "$(pg_conninfo "$SRC_PORT")"
-    kill_loop "$kills" k9j_run
+    kill9_workload "$name" "$TEST_TMP/$name.properties" "$kills" "$(scale t 1200 30000)" --pg "$(pg_conninfo "$SRC_PORT")"
     kills=$KILLS
-    wait_workload "$name"
     jdbc_check "$name"
     stop_sluice
     verdict "$name" "$kills" 0
@@ -479,13 +483,8 @@ kill9_kafka() { # kill9_kafka NAME EXACTLY_ONCE
         "debezium.sink.kafka.producer.bootstrap.servers=$KAFKA_BOOTSTRAP" \
         "sluice.sink.kafka.exactly.once=$eos" "sluice.sink.kafka.headers=true" \
         "sluice.sink.kafka.offsets.topic=sluice-offsets-$name"
-    kk_run() { run_sluice "$name" "$conf" "$1"; }
-    kk_run 0
-    wait_streaming "$name" 0
-    start_workload "$name" "$(scale t 1200 30000)" 2000 --pg "$(pg_conninfo "$SRC_PORT")"
-    kill_loop "$kills" kk_run
+    kill9_workload "$name" "$conf" "$kills" "$(scale t 1200 30000)" --pg "$(pg_conninfo "$SRC_PORT")"
     kills=$KILLS
-    wait_workload "$name"
     pg_state "$SRC_PORT" "$TEST_TMP/$name.src"
     local offs=
     [[ "$eos" == true ]] && offs=sluice-offsets-$name
@@ -526,13 +525,8 @@ scenario_kill9_mariadb() {
     local conf=$TEST_TMP/k9m.properties out=$TEST_TMP/k9m.jsonl kills
     kills=$(scale kills 6 100)
     my_conf "$conf" "$out"
-    k9m_run() { run_sluice k9m "$conf" "$1"; }
-    k9m_run 0
-    wait_streaming k9m 0
-    start_workload k9m "$(scale t 1200 30000)" 2000 --my "127.0.0.1:$MY_PORT:root::rel"
-    kill_loop "$kills" k9m_run
+    kill9_workload k9m "$conf" "$kills" "$(scale t 1200 30000)" --my "127.0.0.1:$MY_PORT:root::rel"
     kills=$KILLS
-    wait_workload k9m
     my_state "$TEST_TMP/k9m.src"
     check_until k9m --jsonl "$out" --source-state "$TEST_TMP/k9m.src"
     stop_sluice

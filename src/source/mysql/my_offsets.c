@@ -250,18 +250,8 @@ int my_offset_parse(const char *text, my_offset_t *out, char *errstr, size_t err
         bad = "txn_file";
     else if (sl_offset_get(text, "txn_pos", v, sizeof v) != 0 || parse_u32(v, &out->txn_pos) != 0)
         bad = "txn_pos";
-    else if (sl_offset_get(text, "event_index", v, sizeof v) != 0)
-        bad = "event_index";
-    else {
-        char *end;
-        errno = 0;
-        out->index = strtoll(v, &end, 10);
-        if (errno || end == v || *end || out->index < -1)
-            bad = "event_index";
-    }
-    if (!bad && (sl_offset_get(text, "snapshot", v, sizeof v) != 0 ||
-                 (strcmp(v, "done") != 0 && strcmp(v, "incomplete") != 0)))
-        bad = "snapshot";
+    else
+        bad = sl_offset_get_index(text, &out->index, &out->snapshot_done);
     if (!bad && out->gtids[0]) {
         my_gtid_log_t g;
         if (my_gtid_log_init(&g) != SL_OK)
@@ -278,6 +268,5 @@ int my_offset_parse(const char *text, my_offset_t *out, char *errstr, size_t err
                  "position (restore it, or remove it to start over with a snapshot)", bad);
         return SL_ERR_POSITION;
     }
-    out->snapshot_done = strcmp(v, "done") == 0;
     return SL_OK;
 }

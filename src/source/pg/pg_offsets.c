@@ -58,24 +58,13 @@ int pg_offset_parse(const char *text, pg_offset_t *out, char *errstr, size_t err
     else if (sl_offset_get(text, "txn_lsn", v, sizeof v) != 0 ||
              sl_lsn_parse(v, &out->txn_lsn) != 0)
         bad = "txn_lsn";
-    else if (sl_offset_get(text, "event_index", v, sizeof v) != 0)
-        bad = "event_index";
-    else {
-        char *end;
-        errno = 0;
-        out->index = strtoll(v, &end, 10);
-        if (errno || end == v || *end || out->index < -1)
-            bad = "event_index";
-    }
-    if (!bad && (sl_offset_get(text, "snapshot", v, sizeof v) != 0 ||
-                 (strcmp(v, "done") != 0 && strcmp(v, "incomplete") != 0)))
-        bad = "snapshot";
+    else
+        bad = sl_offset_get_index(text, &out->index, &out->snapshot_done);
     if (bad) {
         snprintf(errstr, errstr_size,
                  "the offsets file is damaged (%s is missing or malformed); refusing to guess a "
                  "position (restore it, or remove it to start over with a snapshot)", bad);
         return SL_ERR_POSITION;
     }
-    out->snapshot_done = strcmp(v, "done") == 0;
     return SL_OK;
 }

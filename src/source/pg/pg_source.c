@@ -1541,18 +1541,11 @@ static int pg_run(sl_source_t *src)
     sl_backoff_init(&bo, src->conf);
     for (;;) {
         int rc = connect_and_run(src);
-        if (atomic_load(&src->stop) && (rc == SL_ERR_STOPPED || rc == SL_ERR_CONN || rc == SL_OK))
-            return SL_OK;
-        /* Only a lost connection while streaming is retried: everything before streaming
-         * (configuration, privileges, positions, the snapshot) is reported at once. */
-        if (rc != SL_ERR_CONN || !src->streaming_started)
-            return rc;
         bool progressed = src->copy_started; /* it streamed again since the last loss */
         src->copy_started = false;
-        if (!sl_backoff_failed(&bo, progressed))
+        if (!sl_backoff_retry(&bo, &rc, atomic_load(&src->stop), src->streaming_started,
+                              progressed, "pg", src->err))
             return rc;
-        sl_warn("pg: %s; reconnecting in %lld ms (attempt %lld)", src->err,
-                (long long)bo.delay_ms, (long long)bo.attempt);
         prepare_reconnect(src);
         if (!sl_backoff_wait(&bo, &src->stop))
             return SL_OK;
