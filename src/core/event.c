@@ -45,7 +45,14 @@ sl_event_t *sl_event_new(const sl_pos_t *pos, char op, const char *topic, size_t
         ev->value_len = value_len;
     }
     ev->mem_size = n;
+    ev->schema_id = 0;
     return ev;
+}
+
+uint64_t sl_schema_id_new(void)
+{
+    static atomic_uint_fast64_t next;
+    return atomic_fetch_add_explicit(&next, 1, memory_order_relaxed) + 1;
 }
 
 sl_event_t *sl_event_new_marker(const sl_pos_t *pos)

@@ -58,6 +58,12 @@ typedef struct sl_event {
     const char *value; /* NULL: tombstone */
     size_t topic_len, key_len, value_len;
     size_t mem_size; /* bytes this event accounts for in queue limits */
+    /* 0, or the identity of the value's schema text: two events with the same non-zero
+     * schema_id have byte-identical {"schema":S,...} parts S (the source renders S once
+     * per relation version and copies it). A sink that reads schemas back may key its
+     * cache on it instead of comparing the text (the jdbc sink). Set by the source
+     * before emit; sl_schema_id_new() gives unique ids. */
+    uint64_t schema_id;
     char data[];
 } sl_event_t;
 
@@ -72,6 +78,8 @@ static inline sl_event_t *sl_event_ref(sl_event_t *ev)
     return ev;
 }
 void sl_event_unref(sl_event_t *ev);
+/* A process-wide unique, non-zero schema id (thread-safe). */
+uint64_t sl_schema_id_new(void);
 
 /* PostgreSQL's textual LSN form "XXX/XXX"; buf must hold 20 bytes. */
 const char *sl_lsn_fmt(uint64_t lsn, char buf[20]);

@@ -4,6 +4,8 @@
  * A recursive descent over the text: each value appends its token, containers append
  * their children after it and then record `next` and `count`. Depth is bounded
  * (invariant 3), every read is checked against the end of the text (invariant 1).
+ * Strings, most of an event's bytes, are crossed 8 bytes at a time while no byte in the
+ * word needs a look (quote, backslash, control character).
  */
 #include "core/jscan.h"
 
@@ -15,42 +17,45 @@
 
 typedef struct scan {
     sl_jdoc_t *d;
-    const char *s;
-    size_t len, i;
+    const char *base, *end; /* the text; every read is checked against end (invariant 1) */
     int rc;
 } scan_t;
 
-static void skip_ws(scan_t *sc)
+static inline const char *skip_ws(const char *p, const char *end)
 {
-    while (sc->i < sc->len) {
-        char c = sc->s[sc->i];
-        if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
-            break;
-        sc->i++;
-    }
+    while (p < end && (unsigned char)*p <= ' ' &&
+           (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+        p++;
+    return p;
 }
 
-static int new_tok(scan_t *sc, uint8_t type)
+static bool grow(scan_t *sc)
 {
     sl_jdoc_t *d = sc->d;
-    if (d->n == d->cap) {
-        uint32_t nc = d->cap ? d->cap * 2 : 64;
-        if (nc < d->cap) {
-            sc->rc = SL_ERR_TOO_BIG;
-            return -1;
-        }
-        sl_jtok_t *nt = realloc(d->t, (size_t)nc * sizeof *nt);
-        if (!nt) {
-            sc->rc = SL_ERR_NOMEM;
-            return -1;
-        }
-        d->t = nt;
-        d->cap = nc;
+    uint32_t nc = d->cap ? d->cap * 2 : 64;
+    if (nc < d->cap) {
+        sc->rc = SL_ERR_TOO_BIG;
+        return false;
     }
+    sl_jtok_t *nt = realloc(d->t, (size_t)nc * sizeof *nt);
+    if (!nt) {
+        sc->rc = SL_ERR_NOMEM;
+        return false;
+    }
+    d->t = nt;
+    d->cap = nc;
+    return true;
+}
+
+/* A new token of `type` starting at p; its index, or -1 when the array cannot grow. The
+ * token's address is valid only until the next new_tok (the array may move). */
+static inline int new_tok(scan_t *sc, uint8_t type, const char *p)
+{
+    sl_jdoc_t *d = sc->d;
+    if (d->n == d->cap && !grow(sc))
+        return -1;
     sl_jtok_t *t = &d->t[d->n];
-    memset(t, 0, sizeof *t);
-    t->type = type;
-    t->start = (uint32_t)sc->i;
+    *t = (sl_jtok_t){.start = (uint32_t)(p - sc->base), .type = type};
     return (int)d->n++;
 }
 
@@ -59,165 +64,179 @@ static bool is_hex(char c)
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+static inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-static bool scan_value(scan_t *sc, int depth);
-
-static bool scan_string(scan_t *sc)
+/* True when one of the 8 bytes in x is '"', '\\' or a control character (< 0x20): the
+ * bytes a string's plain run stops at. Exact (no false negatives or positives). */
+static inline bool any_special8(uint64_t x)
 {
-    int k = new_tok(sc, SL_JT_STR);
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    uint64_t q = x ^ (ones * '"'), bs = x ^ (ones * '\\');
+    return (((q - ones) & ~q) | ((bs - ones) & ~bs) | ((x - ones * 0x20) & ~x)) & highs;
+}
+
+static const char *scan_value(scan_t *sc, const char *p, int depth);
+
+/* p is at the opening quote; returns the position after the closing quote, or NULL. */
+static const char *scan_string(scan_t *sc, const char *p)
+{
+    const char *end = sc->end;
+    int k = new_tok(sc, SL_JT_STR, p + 1);
     if (k < 0)
-        return false;
-    sc->i++; /* the opening quote */
-    size_t start = sc->i;
+        return NULL;
+    const char *s = ++p;
     uint8_t flags = 0;
     for (;;) {
-        if (sc->i >= sc->len)
-            return false;
-        unsigned char c = (unsigned char)sc->s[sc->i];
+        /* the plain run, 8 bytes at a time while they hold nothing special */
+        while (end - p >= 8) {
+            uint64_t x;
+            memcpy(&x, p, 8);
+            if (any_special8(x))
+                break;
+            p += 8;
+        }
+        if (p >= end)
+            return NULL;
+        unsigned char c = (unsigned char)*p;
         if (c == '"')
             break;
         if (c < 0x20)
-            return false;
+            return NULL;
         if (c == '\\') {
             flags |= SL_JT_F_ESC;
-            if (++sc->i >= sc->len)
-                return false;
-            char e = sc->s[sc->i];
+            if (++p >= end)
+                return NULL;
+            char e = *p;
             if (e == 'u') {
-                if (sc->i + 4 >= sc->len)
-                    return false;
+                if (end - p <= 4)
+                    return NULL;
                 for (int h = 1; h <= 4; h++)
-                    if (!is_hex(sc->s[sc->i + h]))
-                        return false;
-                sc->i += 4;
-            } else if (!strchr("\"\\/bfnrt", e) || e == 0) {
-                return false;
+                    if (!is_hex(p[h]))
+                        return NULL;
+                p += 4;
+            } else if (e == 0 || !strchr("\"\\/bfnrt", e)) {
+                return NULL;
             }
         }
-        sc->i++;
+        p++;
     }
     sl_jtok_t *t = &sc->d->t[k];
-    t->start = (uint32_t)start;
-    t->len = (uint32_t)(sc->i - start);
+    t->len = (uint32_t)(p - s);
     t->flags = flags;
-    sc->i++; /* the closing quote */
     t->next = sc->d->n;
-    return true;
+    return p + 1;
 }
 
-static bool scan_number(scan_t *sc)
+static const char *scan_number(scan_t *sc, const char *p)
 {
-    int k = new_tok(sc, SL_JT_NUM);
+    const char *end = sc->end, *s = p;
+    int k = new_tok(sc, SL_JT_NUM, p);
     if (k < 0)
-        return false;
-    size_t i = sc->i;
+        return NULL;
     bool is_int = true;
-    if (i < sc->len && sc->s[i] == '-')
-        i++;
-    if (i >= sc->len || !is_digit(sc->s[i]))
-        return false;
-    if (sc->s[i] == '0')
-        i++;
+    if (p < end && *p == '-')
+        p++;
+    if (p >= end || !is_digit(*p))
+        return NULL;
+    if (*p == '0')
+        p++;
     else
-        while (i < sc->len && is_digit(sc->s[i]))
-            i++;
-    if (i < sc->len && sc->s[i] == '.') {
+        while (p < end && is_digit(*p))
+            p++;
+    if (p < end && *p == '.') {
         is_int = false;
-        if (++i >= sc->len || !is_digit(sc->s[i]))
-            return false;
-        while (i < sc->len && is_digit(sc->s[i]))
-            i++;
+        if (++p >= end || !is_digit(*p))
+            return NULL;
+        while (p < end && is_digit(*p))
+            p++;
     }
-    if (i < sc->len && (sc->s[i] == 'e' || sc->s[i] == 'E')) {
+    if (p < end && (*p == 'e' || *p == 'E')) {
         is_int = false;
-        if (++i < sc->len && (sc->s[i] == '+' || sc->s[i] == '-'))
-            i++;
-        if (i >= sc->len || !is_digit(sc->s[i]))
-            return false;
-        while (i < sc->len && is_digit(sc->s[i]))
-            i++;
+        if (++p < end && (*p == '+' || *p == '-'))
+            p++;
+        if (p >= end || !is_digit(*p))
+            return NULL;
+        while (p < end && is_digit(*p))
+            p++;
     }
     sl_jtok_t *t = &sc->d->t[k];
-    t->len = (uint32_t)(i - sc->i);
+    t->len = (uint32_t)(p - s);
     t->flags = is_int ? SL_JT_F_INT : 0;
-    sc->i = i;
     t->next = sc->d->n;
-    return true;
+    return p;
 }
 
-static bool scan_literal(scan_t *sc, const char *word, uint8_t type)
+static const char *scan_literal(scan_t *sc, const char *p, const char *word, size_t n,
+                                uint8_t type)
 {
-    size_t n = strlen(word);
-    if (sc->len - sc->i < n || memcmp(sc->s + sc->i, word, n) != 0)
-        return false;
-    int k = new_tok(sc, type);
+    if ((size_t)(sc->end - p) < n || memcmp(p, word, n) != 0)
+        return NULL;
+    int k = new_tok(sc, type, p);
     if (k < 0)
-        return false;
+        return NULL;
     sc->d->t[k].len = (uint32_t)n;
-    sc->i += n;
     sc->d->t[k].next = sc->d->n;
-    return true;
+    return p + n;
 }
 
-static bool scan_container(scan_t *sc, int depth, bool is_obj)
+/* p is at '{' or '['. */
+static const char *scan_container(scan_t *sc, const char *p, int depth, bool is_obj)
 {
+    const char *end = sc->end, *open = p;
     if (depth >= SL_JSCAN_MAX_DEPTH)
-        return false;
-    int k = new_tok(sc, is_obj ? SL_JT_OBJ : SL_JT_ARR);
+        return NULL;
+    int k = new_tok(sc, is_obj ? SL_JT_OBJ : SL_JT_ARR, p);
     if (k < 0)
-        return false;
-    size_t open = sc->i++;
+        return NULL;
     uint32_t count = 0;
     char close = is_obj ? '}' : ']';
-    skip_ws(sc);
-    if (sc->i < sc->len && sc->s[sc->i] == close) {
-        sc->i++;
+    p = skip_ws(p + 1, end);
+    if (p < end && *p == close) {
+        p++;
     } else {
         for (;;) {
-            skip_ws(sc);
+            p = skip_ws(p, end);
             if (is_obj) {
-                if (sc->i >= sc->len || sc->s[sc->i] != '"' || !scan_string(sc))
-                    return false;
-                skip_ws(sc);
-                if (sc->i >= sc->len || sc->s[sc->i] != ':')
-                    return false;
-                sc->i++;
+                if (p >= end || *p != '"' || !(p = scan_string(sc, p)))
+                    return NULL;
+                p = skip_ws(p, end);
+                if (p >= end || *p != ':')
+                    return NULL;
+                p++;
             }
-            if (!scan_value(sc, depth + 1))
-                return false;
+            if (!(p = scan_value(sc, p, depth + 1)))
+                return NULL;
             count++;
-            skip_ws(sc);
-            if (sc->i >= sc->len)
-                return false;
-            char c = sc->s[sc->i++];
+            p = skip_ws(p, end);
+            if (p >= end)
+                return NULL;
+            char c = *p++;
             if (c == close)
                 break;
             if (c != ',')
-                return false;
+                return NULL;
         }
     }
     sl_jtok_t *t = &sc->d->t[k];
-    t->start = (uint32_t)open;
-    t->len = (uint32_t)(sc->i - open);
+    t->len = (uint32_t)(p - open);
     t->count = count;
     t->next = sc->d->n;
-    return true;
+    return p;
 }
 
-static bool scan_value(scan_t *sc, int depth)
+static const char *scan_value(scan_t *sc, const char *p, int depth)
 {
-    skip_ws(sc);
-    if (sc->i >= sc->len)
-        return false;
-    switch (sc->s[sc->i]) {
-    case '{': return scan_container(sc, depth, true);
-    case '[': return scan_container(sc, depth, false);
-    case '"': return scan_string(sc);
-    case 't': return scan_literal(sc, "true", SL_JT_TRUE);
-    case 'f': return scan_literal(sc, "false", SL_JT_FALSE);
-    case 'n': return scan_literal(sc, "null", SL_JT_NULL);
-    default: return scan_number(sc);
+    p = skip_ws(p, sc->end);
+    if (p >= sc->end)
+        return NULL;
+    switch (*p) {
+    case '{': return scan_container(sc, p, depth, true);
+    case '[': return scan_container(sc, p, depth, false);
+    case '"': return scan_string(sc, p);
+    case 't': return scan_literal(sc, p, "true", 4, SL_JT_TRUE);
+    case 'f': return scan_literal(sc, p, "false", 5, SL_JT_FALSE);
+    case 'n': return scan_literal(sc, p, "null", 4, SL_JT_NULL);
+    default: return scan_number(sc, p);
     }
 }
 
@@ -227,13 +246,11 @@ int sl_jdoc_parse(sl_jdoc_t *d, const char *s, size_t len)
     d->n = 0;
     if (len > UINT32_MAX - 1)
         return SL_ERR_TOO_BIG;
-    scan_t sc = {d, s, len, 0, SL_OK};
-    bool ok = scan_value(&sc, 0);
-    if (ok) {
-        skip_ws(&sc);
-        ok = sc.i == len;
-    }
-    if (!ok) {
+    scan_t sc = {d, s, s + len, SL_OK};
+    const char *p = scan_value(&sc, s, 0);
+    if (p)
+        p = skip_ws(p, sc.end);
+    if (!p || p != sc.end) {
         d->n = 0;
         return sc.rc != SL_OK ? sc.rc : SL_ERR_PROTO;
     }

@@ -101,13 +101,15 @@ int sl_dbz_snap_release(sl_dbz_snap_hold_t *h, bool last_in_table, bool last_ove
     }
     *out = sl_event_new(&h->pos, 'r', h->topic, h->topic_len, h->k.len ? h->k.data : NULL,
                         h->k.len, v->data, v->len);
+    if (*out)
+        (*out)->schema_id = h->schema_id;
     sl_buf_free(&spliced);
     return *out ? SL_OK : SL_ERR_NOMEM;
 }
 
 int sl_dbz_snap_hold(sl_dbz_snap_hold_t *h, sl_buf_t *k, sl_buf_t *v, size_t label_off,
-                     const char *topic, size_t topic_len, const sl_pos_t *pos,
-                     bool first_in_table, sl_event_t **out)
+                     const char *topic, size_t topic_len, uint64_t schema_id,
+                     const sl_pos_t *pos, bool first_in_table, sl_event_t **out)
 {
     int rc = sl_dbz_snap_release(h, first_in_table, false, out);
     if (rc != SL_OK)
@@ -121,6 +123,7 @@ int sl_dbz_snap_hold(sl_dbz_snap_hold_t *h, sl_buf_t *k, sl_buf_t *v, size_t lab
     h->label_off = label_off;
     h->topic = topic;
     h->topic_len = topic_len;
+    h->schema_id = schema_id;
     h->pos = *pos;
     h->first_overall = h->rows++ == 0;
     h->first_in_table = first_in_table;

@@ -35,6 +35,11 @@
  *     BEGIN is sent ahead of the first pipelined command, or in the COPY's query string;
  *     a rollback drops it. (Catalog reads through exec_cmd may run before it: they
  *     change nothing.)
+ *  6. copy() returns once the rows and CopyDone are sent, without waiting for the server
+ *     to load them: the target works on them while the sink prepares what follows. The
+ *     COPY's result is read before the next command of any kind (copy_collect), so its
+ *     error, like a pipelined command's, is reported by that call at the latest by the
+ *     transaction's COMMIT, which therefore never succeeds after a failed COPY.
  *
  * References: libpq "Pipeline Mode" and "Functions Associated with the COPY Command";
  * PostgreSQL COPY (text format); pgJDBC connection URL syntax.
@@ -72,6 +77,9 @@ typedef struct pg_conn {
     sl_buf_t copy_sql, copy_data; /* pg_copy's statement and rows (reused) */
     char **no_copy; /* tables COPY would not load as INSERT does (views, rules) */
     size_t nno_copy;
+    /* a COPY whose rows are all sent and whose result is not read yet (its `what`; NULL:
+     * none): read by copy_collect() before anything else goes out (invariant 6) */
+    const char *copy_what;
     bool lost; /* the last error said the session is over */
     bool begin_pending; /* begin() was called: BEGIN goes out before the next command */
 } pg_conn_t;
@@ -118,11 +126,13 @@ static int conn_err(pg_conn_t *snk, const char *what)
  * server skips the rest up to the Sync (PGRES_PIPELINE_ABORTED) and the transaction is
  * aborted: the caller rolls back and reports every event of it failed (invariant 2).
  * The first error is the one reported. */
+static int copy_collect(pg_conn_t *snk);
+
 static int pipe_drain(pg_conn_t *snk)
 {
-    if (PQpipelineStatus(snk->conn) == PQ_PIPELINE_OFF)
-        return SL_OK;
-    int rc = SL_OK;
+    int rc = copy_collect(snk);
+    if (rc != SL_OK || PQpipelineStatus(snk->conn) == PQ_PIPELINE_OFF)
+        return rc;
     if (snk->npiped) {
         if (PQpipelineSync(snk->conn) != 1) {
             rc = conn_err(snk, "could not send to the target");
@@ -176,11 +186,11 @@ static const char BEGIN_WHAT[] = "BEGIN failed";
  * BEGIN that begin() left pending (invariant 5). */
 static int pipe_slot(pg_conn_t *snk)
 {
-    if (snk->npiped >= PIPE_MAX) {
-        int rc = pipe_drain(snk);
-        if (rc != SL_OK)
-            return rc;
-    }
+    int rc = copy_collect(snk);
+    if (rc != SL_OK)
+        return rc;
+    if (snk->npiped >= PIPE_MAX && (rc = pipe_drain(snk)) != SL_OK)
+        return rc;
     if (snk->npiped + 2 > snk->cap_piped) {
         size_t nc = snk->cap_piped ? snk->cap_piped * 2 : 64;
         const char **np = realloc(snk->piped, nc * sizeof *np);
@@ -552,6 +562,16 @@ static int copy_finish(pg_conn_t *snk, const char *what, int rc)
     return rc;
 }
 
+/* Reads the result of the COPY copy() left in flight, if any (invariant 6). */
+static int copy_collect(pg_conn_t *snk)
+{
+    const char *what = snk->copy_what;
+    if (!what)
+        return SL_OK;
+    snk->copy_what = NULL;
+    return copy_finish(snk, what, SL_OK);
+}
+
 /* Sends the rows as COPY data in pieces of COPY_CHUNK bytes. */
 static int copy_send_rows(pg_conn_t *snk, const jdbc_param_t *p, size_t nrows, size_t ncols)
 {
@@ -577,7 +597,8 @@ static int copy_send_rows(pg_conn_t *snk, const jdbc_param_t *p, size_t nrows, s
 /* COPY target FROM STDIN: COPY cannot run in pipeline mode, so the pipeline is drained and
  * left first (its errors come back from here) and is entered again by the next queued
  * command. The COPY statement goes out before the rows are formatted, so the server parses
- * it while they are. A failed COPY aborts the transaction like any failed statement. */
+ * it while they are; its result is read later (invariant 6). A failed COPY aborts the
+ * transaction like any failed statement. */
 static int pg_copy(jdbc_conn_t *c, const char *what, const char *table, const char *target,
                    size_t target_len, const jdbc_param_t *p, size_t nrows, size_t ncols)
 {
@@ -621,7 +642,10 @@ static int pg_copy(jdbc_conn_t *c, const char *what, const char *table, const ch
     if (PQputCopyEnd(snk->conn, rc == SL_OK ? NULL : "sluice could not send the rows") != 1 &&
         rc == SL_OK)
         rc = conn_err(snk, what);
-    return copy_finish(snk, what, rc);
+    if (rc != SL_OK)
+        return copy_finish(snk, what, rc);
+    snk->copy_what = what; /* the server loads the rows meanwhile */
+    return SL_OK;
 }
 
 static int pg_sync(jdbc_conn_t *c) { return pipe_drain((pg_conn_t *)c); }
@@ -644,13 +668,14 @@ static int pg_commit(jdbc_conn_t *c)
 static void pg_rollback(jdbc_conn_t *c)
 {
     pg_conn_t *snk = (pg_conn_t *)c;
+    char keep[sizeof snk->base.err];
+    memcpy(keep, snk->base.err, sizeof keep); /* the first error is the one to report */
+    (void)copy_collect(snk);
     if (PQstatus(snk->conn) == CONNECTION_OK && PQpipelineStatus(snk->conn) != PQ_PIPELINE_OFF) {
-        char keep[sizeof snk->base.err];
-        memcpy(keep, snk->base.err, sizeof keep); /* the first error is the one to report */
         if (pipe_drain(snk) != SL_OK && PQpipelineStatus(snk->conn) != PQ_PIPELINE_OFF)
             (void)PQexitPipelineMode(snk->conn);
-        memcpy(snk->base.err, keep, sizeof keep);
     }
+    memcpy(snk->base.err, keep, sizeof keep);
     snk->npiped = 0;
     snk->begin_pending = false;
     if (PQstatus(snk->conn) == CONNECTION_OK) {

@@ -178,6 +178,7 @@ struct sl_sink {
         size_t len;
         vplan_t *plan;
         uint64_t gen;
+        uint64_t sid; /* the newest event schema_id seen with this text (0: none) */
     } vschemas[8];
     size_t last_schema, evict_next;
     uint64_t gen_next;
@@ -1432,20 +1433,24 @@ static size_t skip_value(const char *s, size_t len, size_t i)
 
 /* {"schema":S,"payload":P} (the converter's layout): the offsets of S and P. `known` is
  * the text of a complete schema seen before: when S starts with it, S is exactly it (a
- * JSON value's text determines where it ends) and is not scanned again. */
+ * JSON value's text determines where it ends) and is not scanned again; `same` says the
+ * event's schema_id vouches for that without comparing. *hit: S is `known`. */
 static bool split_envelope(const char *v, size_t len, const char *known, size_t known_len,
-                           size_t *so, size_t *sl, size_t *po, size_t *pl)
+                           bool same, size_t *so, size_t *sl, size_t *po, size_t *pl, bool *hit)
 {
     static const char a[] = "{\"schema\":", b[] = ",\"payload\":";
+    *hit = false;
     if (len < sizeof a + sizeof b || memcmp(v, a, sizeof a - 1) != 0)
         return false;
     size_t s0 = sizeof a - 1, s1;
     if (known && known_len && s0 + known_len + sizeof b - 1 <= len &&
-        memcmp(v + s0, known, known_len) == 0 &&
-        memcmp(v + s0 + known_len, b, sizeof b - 1) == 0)
+        (same || memcmp(v + s0, known, known_len) == 0) &&
+        memcmp(v + s0 + known_len, b, sizeof b - 1) == 0) {
         s1 = s0 + known_len;
-    else
+        *hit = true;
+    } else {
         s1 = skip_value(v, len, s0);
+    }
     if (!s1 || s1 + sizeof b - 1 > len || memcmp(v + s1, b, sizeof b - 1) != 0)
         return false;
     size_t p0 = s1 + sizeof b - 1, end = len;
@@ -1498,14 +1503,30 @@ static vplan_t *vplan_new(const char *t, size_t len)
     return vp;
 }
 
-/* The prepared Connect schema for schema text t (from the cache when seen before). */
-static const struct vschema *value_schema(sl_sink_t *snk, const char *t, size_t len)
+/* The cached schema an event's schema_id names (sl_event_t.schema_id), or NULL. */
+static struct vschema *schema_by_id(sl_sink_t *snk, uint64_t sid)
+{
+    for (size_t k = 0; sid && k < N(snk->vschemas); k++) {
+        size_t i = (snk->last_schema + k) % N(snk->vschemas);
+        if (snk->vschemas[i].plan && snk->vschemas[i].sid == sid) {
+            snk->last_schema = i;
+            return &snk->vschemas[i];
+        }
+    }
+    return NULL;
+}
+
+/* The prepared Connect schema for schema text t (from the cache when seen before), which
+ * the event's schema_id `sid` (0: none) names from now on. */
+static const struct vschema *value_schema(sl_sink_t *snk, const char *t, size_t len, uint64_t sid)
 {
     for (size_t k = 0; k < N(snk->vschemas); k++) {
         size_t i = (snk->last_schema + k) % N(snk->vschemas);
         struct vschema *v = &snk->vschemas[i];
         if (v->plan && v->len == len && memcmp(v->text, t, len) == 0) {
             snk->last_schema = i;
+            if (sid)
+                v->sid = sid;
             return v;
         }
     }
@@ -1521,6 +1542,7 @@ static const struct vschema *value_schema(sl_sink_t *snk, const char *t, size_t 
     }
     memcpy(v->text, t, len);
     v->len = len;
+    v->sid = sid;
     v->gen = ++snk->gen_next;
     snk->last_schema = snk->evict_next;
     snk->evict_next = (snk->evict_next + 1) % N(snk->vschemas);
@@ -1559,18 +1581,22 @@ static int apply_event(sl_sink_t *snk, const sl_event_t *ev)
     uint64_t gen = 0;
     jdbc_val_t payload = {vdoc, -1};
     size_t so, sl, po, pl;
-    const struct vschema *last = &snk->vschemas[snk->last_schema], *vs = NULL;
-    if (split_envelope(ev->value, ev->value_len, last->plan ? last->text : NULL, last->len, &so,
-                       &sl, &po, &pl)) {
-        /* the usual layout: the schema text is compared, only the payload is scanned */
+    /* the schema the event's schema_id names (no text compare), else the last one used */
+    const struct vschema *known = schema_by_id(snk, ev->schema_id), *vs = NULL;
+    bool same = known != NULL, hit;
+    if (!known)
+        known = &snk->vschemas[snk->last_schema];
+    if (split_envelope(ev->value, ev->value_len, known->plan ? known->text : NULL, known->len,
+                       same, &so, &sl, &po, &pl, &hit)) {
+        /* the usual layout: the schema text is recognised, only the payload is scanned */
         if ((rc = sl_jdoc_parse(vdoc, ev->value + po, pl)) == SL_OK)
             payload.tok = 0;
-        vs = value_schema(snk, ev->value + so, sl);
+        vs = hit && same ? known : value_schema(snk, ev->value + so, sl, ev->schema_id);
     } else if ((rc = sl_jdoc_parse(vdoc, ev->value, ev->value_len)) == SL_OK) {
         int st = sl_jdoc_get(vdoc, 0, "schema", 6, NULL);
         payload.tok = sl_jdoc_get(vdoc, 0, "payload", 7, NULL);
         if (sl_jdoc_type(vdoc, st) == SL_JT_OBJ)
-            vs = value_schema(snk, vdoc->s + vdoc->t[st].start, vdoc->t[st].len);
+            vs = value_schema(snk, vdoc->s + vdoc->t[st].start, vdoc->t[st].len, ev->schema_id);
     }
     if (vs) {
         vp = vs->plan;

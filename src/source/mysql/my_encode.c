@@ -96,6 +96,7 @@ int my_encode_table_schemas(sl_source_t *src, my_table_t *t)
     sl_buf_addc(v, ',');
     source_schema(src, v);
     sl_dbz_envelope_schema_tail(v, t->topic, t->topic_len);
+    t->schema_id = sl_schema_id_new();
     return sl_buf_ok(k) && sl_buf_ok(v) ? SL_OK : SL_ERR_NOMEM;
 }
 

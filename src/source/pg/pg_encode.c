@@ -109,6 +109,7 @@ int pg_encode_rel_schemas(sl_source_t *src, pg_rel_t *rel)
     sl_buf_addc(v, ',');
     sl_buf_adds(v, SOURCE_SCHEMA);
     sl_dbz_envelope_schema_tail(v, rel->topic, rel->topic_len);
+    rel->schema_id = sl_schema_id_new();
     return sl_buf_ok(k) && sl_buf_ok(v) && sl_buf_ok(st) ? SL_OK : SL_ERR_NOMEM;
 }
 

@@ -325,13 +325,17 @@ int pg_emit(sl_source_t *src, sl_event_t *ev)
     }
 }
 
+/* rel: the relation whose value schema the value carries (NULL: none, or not the
+ * relation's), for the event's schema_id. */
 static int emit_data(sl_source_t *src, const sl_pos_t *pos, char op, const char *topic,
-                     size_t topic_len, bool with_key, bool with_value)
+                     size_t topic_len, bool with_key, bool with_value, const pg_rel_t *rel)
 {
     if (pos->txn_lsn && pos->txn_lsn == src->txn.commit_lsn)
         src->txn.emitted_index = pos->index;
     sl_event_t *ev = sl_event_new(pos, op, topic, topic_len, with_key && src->kb.len ? src->kb.data : NULL,
                                   src->kb.len, with_value ? src->vb.data : NULL, src->vb.len);
+    if (ev && with_value && rel && src->o.value_schemas)
+        ev->schema_id = rel->schema_id;
     return pg_emit(src, ev);
 }
 
@@ -418,7 +422,7 @@ static int emit_change(sl_source_t *src, const pg_change_t *ch, uint64_t lsn, in
     int rc = pg_encode_change(src, ch);
     if (rc != SL_OK)
         return rc;
-    return emit_data(src, &pos, ch->op, ch->rel->topic, ch->rel->topic_len, true, true);
+    return emit_data(src, &pos, ch->op, ch->rel->topic, ch->rel->topic_len, true, true, ch->rel);
 }
 
 static int emit_tombstone(sl_source_t *src, const pg_rel_t *rel, uint64_t lsn, int sub)
@@ -428,7 +432,7 @@ static int emit_tombstone(sl_source_t *src, const pg_rel_t *rel, uint64_t lsn, i
     if (skip_pos(src, &pos) || !src->o.tombstones || !rel->nkeys)
         return SL_OK;
     /* src->kb still holds the key of the delete just encoded */
-    return emit_data(src, &pos, 0, rel->topic, rel->topic_len, true, false);
+    return emit_data(src, &pos, 0, rel->topic, rel->topic_len, true, false, NULL);
 }
 
 static int handle_change(sl_source_t *src, const sl_pgo_msg_t *m, uint64_t lsn)
@@ -510,7 +514,7 @@ static int handle_change(sl_source_t *src, const sl_pgo_msg_t *m, uint64_t lsn)
                 continue;
             rc = pg_encode_truncate(src, rel, lsn, src->txn.xid, src->txn.commit_ts_us);
             if (rc == SL_OK)
-                rc = emit_data(src, &pos, 't', rel->topic, rel->topic_len, false, true);
+                rc = emit_data(src, &pos, 't', rel->topic, rel->topic_len, false, true, rel);
         }
         return rc;
     case 'M': {
@@ -538,7 +542,7 @@ static int handle_change(sl_source_t *src, const sl_pgo_msg_t *m, uint64_t lsn)
         if (rc == SL_OK) {
             char topic[512];
             int tl = snprintf(topic, sizeof topic, "%s.message", src->o.prefix);
-            rc = emit_data(src, &pos, 'm', topic, (size_t)tl, true, true);
+            rc = emit_data(src, &pos, 'm', topic, (size_t)tl, true, true, NULL);
         }
         return rc;
     }
@@ -672,7 +676,7 @@ static int emit_heartbeat(sl_source_t *src)
     if (rc != SL_OK)
         return rc;
     return emit_data(src, &pos, 0, src->o.heartbeat_topic, strlen(src->o.heartbeat_topic), true,
-                     true);
+                     true, NULL);
 }
 
 /* --- the streaming loop ----------------------------------------------------- */

@@ -58,6 +58,7 @@ typedef struct pg_rel {
     sl_buf_t source_table; /* ,"schema":"<nsp>","table":"<rel>" for source blocks */
     sl_buf_t key_schema;   /* {"type":"struct",...,"name":"<topic>.Key"} */
     sl_buf_t value_schema; /* the Envelope schema */
+    uint64_t schema_id;    /* value_schema's identity (sl_event_t.schema_id) */
     struct pg_rel *next;
 } pg_rel_t;
 
