@@ -19,6 +19,9 @@ typedef struct scan {
     sl_jdoc_t *d;
     const char *base, *end; /* the text; every read is checked against end (invariant 1) */
     int rc;
+    const char *stop; /* sl_jdoc_parse_until: the root member to stop after (or NULL) */
+    size_t stop_len;
+    bool stopped;
 } scan_t;
 
 static inline const char *skip_ws(const char *p, const char *end)
@@ -196,7 +199,10 @@ static const char *scan_container(scan_t *sc, const char *p, int depth, bool is_
     } else {
         for (;;) {
             p = skip_ws(p, end);
+            int key_tok = -1;
             if (is_obj) {
+                if (depth == 0)
+                    key_tok = (int)sc->d->n;
                 if (p >= end || *p != '"' || !(p = scan_string(sc, p)))
                     return NULL;
                 p = skip_ws(p, end);
@@ -207,6 +213,11 @@ static const char *scan_container(scan_t *sc, const char *p, int depth, bool is_
             if (!(p = scan_value(sc, p, depth + 1)))
                 return NULL;
             count++;
+            if (key_tok >= 0 && sc->stop &&
+                sl_jdoc_streq(sc->d, key_tok, sc->stop, sc->stop_len)) {
+                sc->stopped = true; /* the rest is left unscanned (sl_jdoc_parse_until) */
+                break;
+            }
             p = skip_ws(p, end);
             if (p >= end)
                 return NULL;
@@ -240,21 +251,28 @@ static const char *scan_value(scan_t *sc, const char *p, int depth)
     }
 }
 
-int sl_jdoc_parse(sl_jdoc_t *d, const char *s, size_t len)
+static int parse(sl_jdoc_t *d, const char *s, size_t len, const char *stop, size_t stop_len)
 {
     d->s = s;
     d->n = 0;
     if (len > UINT32_MAX - 1)
         return SL_ERR_TOO_BIG;
-    scan_t sc = {d, s, s + len, SL_OK};
+    scan_t sc = {d, s, s + len, SL_OK, stop, stop_len, false};
     const char *p = scan_value(&sc, s, 0);
-    if (p)
+    if (p && !sc.stopped)
         p = skip_ws(p, sc.end);
-    if (!p || p != sc.end) {
+    if (!p || (p != sc.end && !sc.stopped)) {
         d->n = 0;
         return sc.rc != SL_OK ? sc.rc : SL_ERR_PROTO;
     }
     return SL_OK;
+}
+
+int sl_jdoc_parse(sl_jdoc_t *d, const char *s, size_t len) { return parse(d, s, len, NULL, 0); }
+
+int sl_jdoc_parse_until(sl_jdoc_t *d, const char *s, size_t len, const char *key, size_t key_len)
+{
+    return parse(d, s, len, key, key_len);
 }
 
 void sl_jdoc_free(sl_jdoc_t *d)

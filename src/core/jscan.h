@@ -65,6 +65,11 @@ typedef struct sl_jdoc {
  * what d held; token 0 is the root. SL_OK, SL_ERR_PROTO (malformed; d is then empty),
  * SL_ERR_NOMEM, SL_ERR_TOO_BIG (over 4 GiB). */
 int sl_jdoc_parse(sl_jdoc_t *d, const char *s, size_t len);
+/* Like sl_jdoc_parse for a root object, but stops right after the member `key` (its value
+ * scanned whole): the members after it are neither scanned nor validated, and lookups do
+ * not find them. For documents from a trusted writer (the sources' own events) whose
+ * members that matter come first. Without such a member it is sl_jdoc_parse. */
+int sl_jdoc_parse_until(sl_jdoc_t *d, const char *s, size_t len, const char *key, size_t key_len);
 void sl_jdoc_free(sl_jdoc_t *d);
 
 /* The value of `key` in object token `obj`, or -1 (not an object, no such key). `hint`,

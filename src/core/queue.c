@@ -1,35 +1,62 @@
 /*
  * queue.c — bounded single-producer single-consumer event queue (see queue.h).
  *
- * A ring of event pointers under one mutex with two condition variables. The
- * lock is taken once per push and once per batch pop, so its cost is small next
- * to decoding and encoding an event.
+ * A ring of event pointers with two counters: `tail` (events pushed, written only by
+ * the producer) and `head` (events popped, written only by the consumer), each on its
+ * own cache line, and the bytes pushed and popped beside them. Neither side takes a
+ * lock while the queue is neither empty nor full: a push is a slot write and a store
+ * of tail, a batch pop a store of head. A mutex and two condition variables serve only
+ * to sleep: the side that must wait announces it (cons_waiting / prod_waiting) under
+ * the mutex and re-checks the counters before sleeping; the other side, after moving
+ * its counter, signals only when it sees the announcement. Both the announcement and
+ * the counters are sequentially consistent, so one of the two always sees the other:
+ * no wakeup is lost. (Taking the mutex on every push cost ~9% of the source thread.)
+ *
+ * That handshake needs a full fence after the producer's store of tail, and a fence
+ * waits for every store before it, here the event the source has just written (kB of
+ * freshly allocated lines): it cost as much as the mutex. So a push of a data event
+ * publishes tail with a plain release store and looks at cons_waiting without a fence;
+ * a marker (the end of every source transaction, heartbeats, the snapshot's end) and
+ * every FENCE_EVERY-th push take the fenced path. A consumer that went to sleep just as
+ * a data event came is therefore woken by the next marker at the latest (and its own
+ * pop timeout bounds even that): a stream never stalls on it.
  *
  * Invariants:
- *  1. 0 <= count <= cap, bytes == sum of mem_size of the queued events.
- *  2. A push succeeds only if count < max_events and (bytes + size <= max_bytes
- *     or count == 0 or max_bytes == 0).
+ *  1. 0 <= tail - head <= cap; ring[i % cap] for head <= i < tail are the queued events,
+ *     in push order; pushed_bytes - popped_bytes is the sum of their mem_size.
+ *  2. A push succeeds only if tail - head < max_events and (bytes + size <= max_bytes
+ *     or the queue is empty or max_bytes == 0).
  *  3. After close, push fails with SL_ERR_STOPPED; pop drains then returns 0.
+ *  4. A slot is written before tail moves past it (release) and read before head
+ *     moves past it: the other side sees whole events.
  */
 #include "core/queue.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdalign.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
 
+#define FENCE_EVERY 64
+
 struct sl_queue {
+    alignas(64) atomic_size_t tail; /* producer */
+    atomic_size_t pushed_bytes;
+    alignas(64) atomic_size_t head; /* consumer */
+    atomic_size_t popped_bytes;
+    alignas(64) atomic_int closed;
+    atomic_int cons_waiting, prod_waiting;
     pthread_mutex_t mu;
     pthread_cond_t not_empty, not_full;
     sl_event_t **ring;
-    size_t cap, head, count;
-    size_t bytes, max_bytes;
-    int closed;
+    size_t cap, max_bytes;
 };
 
 sl_queue_t *sl_queue_new(size_t max_events, size_t max_bytes)
 {
-    sl_queue_t *q = calloc(1, sizeof *q);
+    sl_queue_t *q = aligned_alloc(64, (sizeof *q + 63) / 64 * 64);
     if (!q)
         return NULL;
     q->cap = max_events ? max_events : 1;
@@ -38,6 +65,13 @@ sl_queue_t *sl_queue_new(size_t max_events, size_t max_bytes)
         free(q);
         return NULL;
     }
+    atomic_init(&q->tail, 0);
+    atomic_init(&q->pushed_bytes, 0);
+    atomic_init(&q->head, 0);
+    atomic_init(&q->popped_bytes, 0);
+    atomic_init(&q->closed, 0);
+    atomic_init(&q->cons_waiting, 0);
+    atomic_init(&q->prod_waiting, 0);
     q->max_bytes = max_bytes;
     pthread_mutex_init(&q->mu, NULL);
     pthread_condattr_t ca;
@@ -53,8 +87,9 @@ void sl_queue_destroy(sl_queue_t *q)
 {
     if (!q)
         return;
-    for (size_t i = 0; i < q->count; i++)
-        sl_event_unref(q->ring[(q->head + i) % q->cap]);
+    size_t t = atomic_load(&q->tail);
+    for (size_t i = atomic_load(&q->head); i != t; i++)
+        sl_event_unref(q->ring[i % q->cap]);
     pthread_mutex_destroy(&q->mu);
     pthread_cond_destroy(&q->not_empty);
     pthread_cond_destroy(&q->not_full);
@@ -73,92 +108,123 @@ static void deadline_after(struct timespec *ts, int timeout_ms)
     }
 }
 
-static int has_room(const sl_queue_t *q, size_t size)
+/* Producer side: room for an event of `size` bytes after `tail` events pushed. */
+static bool has_room(sl_queue_t *q, size_t tail, size_t size)
 {
-    if (q->count >= q->cap)
-        return 0;
-    return q->max_bytes == 0 || q->count == 0 || q->bytes + size <= q->max_bytes;
+    size_t count = tail - atomic_load(&q->head);
+    if (count >= q->cap)
+        return false;
+    if (q->max_bytes == 0 || count == 0)
+        return true;
+    size_t bytes = atomic_load_explicit(&q->pushed_bytes, memory_order_relaxed) -
+                   atomic_load(&q->popped_bytes);
+    return bytes + size <= q->max_bytes;
 }
 
 int sl_queue_push(sl_queue_t *q, sl_event_t *ev, int timeout_ms)
 {
-    struct timespec dl;
-    int rc = SL_OK;
-    pthread_mutex_lock(&q->mu);
-    if (!q->closed && !has_room(q, ev->mem_size)) {
+    size_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
+    if (atomic_load(&q->closed))
+        return SL_ERR_STOPPED;
+    if (!has_room(q, t, ev->mem_size)) {
+        struct timespec dl;
         deadline_after(&dl, timeout_ms);
-        while (!q->closed && !has_room(q, ev->mem_size))
+        pthread_mutex_lock(&q->mu);
+        atomic_store(&q->prod_waiting, 1);
+        while (!atomic_load(&q->closed) && !has_room(q, t, ev->mem_size))
             if (pthread_cond_timedwait(&q->not_full, &q->mu, &dl) == ETIMEDOUT)
                 break;
+        atomic_store(&q->prod_waiting, 0);
+        pthread_mutex_unlock(&q->mu);
+        if (atomic_load(&q->closed))
+            return SL_ERR_STOPPED;
+        if (!has_room(q, t, ev->mem_size))
+            return SL_ERR_AGAIN;
     }
-    if (q->closed)
-        rc = SL_ERR_STOPPED;
-    else if (!has_room(q, ev->mem_size))
-        rc = SL_ERR_AGAIN;
-    else {
-        q->ring[(q->head + q->count) % q->cap] = ev;
-        q->count++;
-        q->bytes += ev->mem_size;
-        if (q->count == 1)
-            pthread_cond_signal(&q->not_empty);
+    q->ring[t % q->cap] = ev;
+    atomic_store_explicit(&q->pushed_bytes,
+                          atomic_load_explicit(&q->pushed_bytes, memory_order_relaxed) +
+                              ev->mem_size,
+                          memory_order_relaxed);
+    bool wake;
+    if (ev->kind != SL_EV_DATA || t % FENCE_EVERY == 0) {
+        atomic_store(&q->tail, t + 1); /* publishes the slot (invariant 4), fenced */
+        wake = atomic_load(&q->cons_waiting);
+    } else {
+        atomic_store_explicit(&q->tail, t + 1, memory_order_release);
+        wake = atomic_load_explicit(&q->cons_waiting, memory_order_relaxed);
     }
-    pthread_mutex_unlock(&q->mu);
-    return rc;
+    if (wake) {
+        pthread_mutex_lock(&q->mu);
+        pthread_cond_signal(&q->not_empty);
+        pthread_mutex_unlock(&q->mu);
+    }
+    return SL_OK;
 }
 
 size_t sl_queue_pop(sl_queue_t *q, sl_event_t **out, size_t max, int timeout_ms)
 {
-    struct timespec dl;
-    size_t n = 0;
-    pthread_mutex_lock(&q->mu);
-    if (q->count == 0 && !q->closed && timeout_ms > 0) {
+    size_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
+    size_t t = atomic_load(&q->tail);
+    if (t == h && timeout_ms > 0 && !atomic_load(&q->closed)) {
+        struct timespec dl;
         deadline_after(&dl, timeout_ms);
-        while (q->count == 0 && !q->closed)
+        pthread_mutex_lock(&q->mu);
+        atomic_store(&q->cons_waiting, 1);
+        while ((t = atomic_load(&q->tail)) == h && !atomic_load(&q->closed))
             if (pthread_cond_timedwait(&q->not_empty, &q->mu, &dl) == ETIMEDOUT)
                 break;
+        atomic_store(&q->cons_waiting, 0);
+        pthread_mutex_unlock(&q->mu);
+        t = atomic_load(&q->tail);
     }
-    while (n < max && q->count > 0) {
-        sl_event_t *ev = q->ring[q->head];
-        q->head = (q->head + 1) % q->cap;
-        q->count--;
-        q->bytes -= ev->mem_size;
+    size_t n = 0, bytes = 0;
+    while (n < max && h + n != t) {
+        sl_event_t *ev = q->ring[(h + n) % q->cap];
+        bytes += ev->mem_size;
         out[n++] = ev;
     }
-    if (n)
-        pthread_cond_signal(&q->not_full);
-    pthread_mutex_unlock(&q->mu);
+    if (n) {
+        atomic_store_explicit(&q->popped_bytes,
+                              atomic_load_explicit(&q->popped_bytes, memory_order_relaxed) + bytes,
+                              memory_order_release);
+        atomic_store(&q->head, h + n); /* frees the slots (invariant 4) */
+        if (atomic_load(&q->prod_waiting)) {
+            pthread_mutex_lock(&q->mu);
+            pthread_cond_signal(&q->not_full);
+            pthread_mutex_unlock(&q->mu);
+        }
+    }
     return n;
 }
 
 void sl_queue_close(sl_queue_t *q)
 {
+    atomic_store(&q->closed, 1);
     pthread_mutex_lock(&q->mu);
-    q->closed = 1;
     pthread_cond_broadcast(&q->not_empty);
     pthread_cond_broadcast(&q->not_full);
     pthread_mutex_unlock(&q->mu);
 }
 
+/* head (bytes popped) is read before tail (bytes pushed): both only grow, so the
+ * difference is never negative, whichever thread asks. */
 int sl_queue_is_done(sl_queue_t *q)
 {
-    pthread_mutex_lock(&q->mu);
-    int done = q->closed && q->count == 0;
-    pthread_mutex_unlock(&q->mu);
-    return done;
+    if (!atomic_load(&q->closed))
+        return 0;
+    size_t h = atomic_load(&q->head);
+    return atomic_load(&q->tail) == h;
 }
 
 size_t sl_queue_len(sl_queue_t *q)
 {
-    pthread_mutex_lock(&q->mu);
-    size_t n = q->count;
-    pthread_mutex_unlock(&q->mu);
-    return n;
+    size_t h = atomic_load(&q->head);
+    return atomic_load(&q->tail) - h;
 }
 
 size_t sl_queue_bytes(sl_queue_t *q)
 {
-    pthread_mutex_lock(&q->mu);
-    size_t n = q->bytes;
-    pthread_mutex_unlock(&q->mu);
-    return n;
+    size_t popped = atomic_load(&q->popped_bytes);
+    return atomic_load(&q->pushed_bytes) - popped;
 }

@@ -12,6 +12,8 @@
  *     too: jscan never refuses valid JSON.
  *     (jscan does not validate UTF-8, so it may accept what jansson refuses.)
  * Every string token is also unescaped (sl_jdoc_str) and every number read (i64/f64).
+ * sl_jdoc_parse_until (stopping after a root member "a") must keep invariant 1, and
+ * accept whatever sl_jdoc_parse accepts.
  *
  * Seeds: tests/fuzz/corpus/jscan/.
  */
@@ -105,6 +107,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (j) /* valid JSON that jscan refused */
             abort();
     }
+    bool whole_ok = rc == 0;
+    rc = sl_jdoc_parse_until(&d, s, size, "a", 1);
+    if (rc == 0)
+        check_tree(&d, 0, d.n, size);
+    else if (whole_ok)
+        abort();
     free(s);
     return 0;
 }

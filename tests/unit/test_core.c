@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <pthread.h>
 
 #include "core/event.h"
 #include "core/offsets.h"
@@ -50,6 +51,51 @@ static void test_queue_bounds(void **state)
     sl_event_unref(out[0]);
     assert_true(sl_queue_is_done(q));
     sl_queue_destroy(q);
+}
+
+/* Two threads through a queue of 4 events / 3 events' bytes: every event arrives once,
+ * in order, though both sides keep finding it full or empty (and sleep, and are woken). */
+#define STRESS_EVENTS 100000
+struct stress {
+    sl_queue_t *q;
+    int again;
+};
+
+static void *stress_producer(void *arg)
+{
+    struct stress *st = arg;
+    for (int64_t i = 0; i < STRESS_EVENTS; i++) {
+        sl_event_t *ev = ev_n(i, (size_t)(i % 7) * 10);
+        int rc;
+        while ((rc = sl_queue_push(st->q, ev, 1)) == SL_ERR_AGAIN)
+            st->again++;
+        if (rc != SL_OK)
+            abort();
+    }
+    sl_queue_close(st->q);
+    return NULL;
+}
+
+static void test_queue_threads(void **state)
+{
+    struct stress st = {.q = sl_queue_new(4, 3 * (sizeof(sl_event_t) + 80))};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, stress_producer, &st), 0);
+    int64_t next = 0;
+    sl_event_t *out[3];
+    while (!sl_queue_is_done(st.q)) {
+        size_t n = sl_queue_pop(st.q, out, next % 2 ? 3 : 1, 5);
+        assert_true(sl_queue_len(st.q) <= 4);
+        for (size_t i = 0; i < n; i++) {
+            assert_int_equal(out[i]->pos.index, next);
+            next++;
+            sl_event_unref(out[i]);
+        }
+    }
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(next, STRESS_EVENTS);
+    assert_int_equal(sl_queue_bytes(st.q), 0);
+    sl_queue_destroy(st.q);
 }
 
 static void test_queue_byte_bound(void **state)
@@ -149,6 +195,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_queue_bounds), cmocka_unit_test(test_queue_byte_bound),
+        cmocka_unit_test(test_queue_threads),
         cmocka_unit_test(test_ring_frontier), cmocka_unit_test(test_offsets),
         cmocka_unit_test(test_lsn),
     };

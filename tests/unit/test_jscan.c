@@ -50,6 +50,35 @@ static void test_layout(void **state)
     assert_memory_equal(doc.s + doc.t[inner].start, "{\"c\":\"x\"}", doc.t[inner].len);
 }
 
+/* parse_until stops after the named root member: later members are neither scanned nor
+ * found; nested members of that name do not stop it; without the member it is a parse. */
+static void test_until(void **state)
+{
+    (void)state;
+    sl_jdoc_t d = SL_JDOC_INIT;
+    const char *ev = "{\"before\":{\"after\":1},\"after\":{\"a\":1},\"source\":{\"t\":\"x\"}}";
+    assert_int_equal(sl_jdoc_parse_until(&d, ev, strlen(ev), "after", 5), SL_OK);
+    assert_int_equal(d.t[0].count, 2);
+    int after = sl_jdoc_get(&d, 0, "after", 5, NULL);
+    assert_int_equal(sl_jdoc_type(&d, after), SL_JT_OBJ);
+    assert_int_equal(sl_jdoc_get(&d, after, "a", 1, NULL), after + 2);
+    assert_int_equal(sl_jdoc_get(&d, 0, "source", 6, NULL), -1);
+    assert_int_equal(d.t[0].next, d.n);
+    /* what follows the member is not looked at */
+    const char *tail = "{\"after\":[1,2] ,oops";
+    assert_int_equal(sl_jdoc_parse_until(&d, tail, strlen(tail), "after", 5), SL_OK);
+    assert_int_equal(sl_jdoc_parse(&d, tail, strlen(tail)), SL_ERR_PROTO);
+    /* up to the member everything is checked */
+    const char *bad = "{\"before\":nul,\"after\":1}";
+    assert_int_equal(sl_jdoc_parse_until(&d, bad, strlen(bad), "after", 5), SL_ERR_PROTO);
+    /* no such member, or not an object: a whole parse */
+    const char *other = "{\"x\":1}";
+    assert_int_equal(sl_jdoc_parse_until(&d, other, strlen(other), "after", 5), SL_OK);
+    assert_int_equal(sl_jdoc_parse_until(&d, other, strlen(other) - 1, "after", 5), SL_ERR_PROTO);
+    assert_int_equal(sl_jdoc_parse_until(&d, "[1]", 3, "after", 5), SL_OK);
+    sl_jdoc_free(&d);
+}
+
 static void test_hint(void **state)
 {
     (void)state;
@@ -131,7 +160,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layout),   cmocka_unit_test(test_hint),
         cmocka_unit_test(test_strings),  cmocka_unit_test(test_integers),
-        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_malformed), cmocka_unit_test(test_until),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     sl_jdoc_free(&doc);

@@ -152,6 +152,13 @@ struct sl_sink {
     char *dlq_table;
     char **pk_fields;
     char *table_format;
+    bool fmt_source; /* table_format has ${source.*} placeholders */
+    bool fmt_fixed;  /* ... and only source.db/schema/table, fixed for a relation */
+    /* table_format's result for the last topic and value schema (with fmt_fixed) */
+    struct {
+        uint64_t sid;
+        sl_buf_t topic, name;
+    } tn;
     char *offsets_name;
     int64_t batch_size;
     sl_backoff_t retry;
@@ -1120,6 +1127,45 @@ static int table_name(sl_sink_t *snk, const sl_event_t *ev, jdbc_val_t source, s
     return sl_buf_ok(out) ? SL_OK : SL_ERR_NOMEM;
 }
 
+/* Which source fields table.name.format uses (fmt_source, fmt_fixed). */
+static void table_format_scan(sl_sink_t *snk)
+{
+    static const char *const fixed[] = {"${source.db}", "${source.schema}", "${source.table}"};
+    snk->fmt_fixed = true;
+    for (const char *f = snk->table_format; (f = strstr(f, "${source.")) != NULL; f++) {
+        snk->fmt_source = true;
+        bool ok = false;
+        for (size_t i = 0; i < N(fixed); i++)
+            ok |= strncmp(f, fixed[i], strlen(fixed[i])) == 0;
+        snk->fmt_fixed &= ok;
+    }
+}
+
+/* The table name of an event when it is known without its source block: the format uses
+ * no source field, or only fields fixed for a relation and the event's topic and value
+ * schema are those of the last name made. */
+static bool table_name_known(sl_sink_t *snk, const sl_event_t *ev, sl_buf_t *out)
+{
+    if (!snk->fmt_source)
+        return table_name(snk, ev, (jdbc_val_t){NULL, -1}, out) == SL_OK;
+    if (!snk->fmt_fixed || !ev->schema_id || snk->tn.sid != ev->schema_id ||
+        snk->tn.topic.len != ev->topic_len || memcmp(snk->tn.topic.data, ev->topic, ev->topic_len))
+        return false;
+    sl_buf_add(out, snk->tn.name.data, snk->tn.name.len);
+    return sl_buf_ok(out);
+}
+
+static void table_name_remember(sl_sink_t *snk, const sl_event_t *ev, const sl_buf_t *name)
+{
+    if (!snk->fmt_fixed || !ev->schema_id)
+        return;
+    sl_buf_reset(&snk->tn.topic);
+    sl_buf_reset(&snk->tn.name);
+    sl_buf_add(&snk->tn.topic, ev->topic, ev->topic_len);
+    sl_buf_add(&snk->tn.name, name->data, name->len);
+    snk->tn.sid = sl_buf_ok(&snk->tn.topic) && sl_buf_ok(&snk->tn.name) ? ev->schema_id : 0;
+}
+
 /* Primary key column names for this event: one malloc'd block (the caller frees *out),
  * the pointers followed by the names, so that a nested replay cannot clobber them. */
 static int pk_columns(sl_sink_t *snk, jdbc_val_t key, const vplan_t *vp, const char ***out,
@@ -1579,6 +1625,8 @@ static int apply_event(sl_sink_t *snk, const sl_event_t *ev)
         return rc;
     vplan_t *vp = NULL; /* own reference: a replay may evict the cached one */
     uint64_t gen = 0;
+    sl_buf_t tname = SL_BUF_INIT;
+    bool named = table_name_known(snk, ev, &tname);
     jdbc_val_t payload = {vdoc, -1};
     size_t so, sl, po, pl;
     /* the schema the event's schema_id names (no text compare), else the last one used */
@@ -1588,8 +1636,11 @@ static int apply_event(sl_sink_t *snk, const sl_event_t *ev)
         known = &snk->vschemas[snk->last_schema];
     if (split_envelope(ev->value, ev->value_len, known->plan ? known->text : NULL, known->len,
                        same, &so, &sl, &po, &pl, &hit)) {
-        /* the usual layout: the schema text is recognised, only the payload is scanned */
-        if ((rc = sl_jdoc_parse(vdoc, ev->value + po, pl)) == SL_OK)
+        /* the usual layout: the schema text is recognised, only the payload is scanned, and
+         * only up to its row when the source block is not needed for the table's name (a
+         * source writes before and after first) */
+        if ((rc = named ? sl_jdoc_parse_until(vdoc, ev->value + po, pl, "after", 5)
+                        : sl_jdoc_parse(vdoc, ev->value + po, pl)) == SL_OK)
             payload.tok = 0;
         vs = hit && same ? known : value_schema(snk, ev->value + so, sl, ev->schema_id);
     } else if ((rc = sl_jdoc_parse(vdoc, ev->value, ev->value_len)) == SL_OK) {
@@ -1603,7 +1654,6 @@ static int apply_event(sl_sink_t *snk, const sl_event_t *ev)
         vp->refs++;
         gen = vs->gen;
     }
-    sl_buf_t tname = SL_BUF_INIT;
     if (rc != SL_OK) {
         snprintf(snk->err, sizeof snk->err, "event value on topic %s is not JSON", ev->topic);
         goto out;
@@ -1625,9 +1675,13 @@ static int apply_event(sl_sink_t *snk, const sl_event_t *ev)
         }
         key.tok = snk->key_schemas ? sl_jdoc_get(kdoc, 0, "payload", 7, NULL) : 0;
     }
-    jdbc_val_t source = {vdoc, sl_jdoc_get(vdoc, payload.tok, "source", 6, NULL)};
-    if ((rc = table_name(snk, ev, source, &tname)) != SL_OK)
-        goto out;
+    if (!named) {
+        jdbc_val_t source = {vdoc, sl_jdoc_get(vdoc, payload.tok, "source", 6, NULL)};
+        sl_buf_reset(&tname);
+        if ((rc = table_name(snk, ev, source, &tname)) != SL_OK)
+            goto out;
+        table_name_remember(snk, ev, &tname);
+    }
     if ((rc = txn_begin(snk)) != SL_OK)
         goto out;
     /* after; before for a delete */
@@ -1674,6 +1728,8 @@ static void jdbc_destroy(sl_sink_t *snk)
     free(snk->password);
     sl_conf_list_free(snk->pk_fields);
     free(snk->table_format);
+    sl_buf_free(&snk->tn.topic);
+    sl_buf_free(&snk->tn.name);
     free(snk->offsets_name);
     free(snk->dlq_table);
     free(snk->pending);
@@ -1757,6 +1813,8 @@ static int setup(sl_sink_t *snk, const sl_conf_t *conf, char *errstr, size_t err
     }
     const char *url = sl_conf_str(conf, "debezium.sink.jdbc.connection.url");
     snk->table_format = strdup(sl_conf_str(conf, "debezium.sink.jdbc.table.name.format"));
+    if (snk->table_format)
+        table_format_scan(snk);
     snk->offsets_name = strdup(sl_conf_str(conf, "sluice.sink.jdbc.offsets.name"));
     snk->dlq_table = strdup(sl_conf_str(conf, "sluice.sink.jdbc.dead.letter.table"));
     snk->url = strdup(url);
