@@ -155,7 +155,7 @@ for line in open(path):
     host = float(f[11]) if len(f) > 11 else 0.0
     cpu = float(user) + float(sys_)
     rows.setdefault((wl, tool), []).append(
-        dict(wall=float(wall), ev=int(ev), cpu=cpu, rss=int(rss), srv=float(srv),
+        dict(wall=float(wall), ev=int(ev), cpu=cpu, user=float(user), rss=int(rss), srv=float(srv),
              other=max(0.0, (host - cpu - float(srv)) / float(wall))))
     if note != "-":
         notes.append(f"{wl} {tool} run {run}: {note}")
@@ -163,7 +163,7 @@ med = statistics.median
 print()
 print(f"== {title}: medians of {max((len(v) for v in rows.values()), default=0)} runs")
 one = unit[:-1] if unit.endswith("s") else unit
-hdr = ("workload", "tool", "runs", "wall s", f"{unit}/s", f"CPU us/{one}", "peak RSS MiB",
+hdr = ("workload", "tool", "runs", "wall s", f"{unit}/s", f"CPU us/{one}", "of it user", "peak RSS MiB",
        f"server CPU us/{one}", "other load", f"{unit}/s vs {ref}")
 print("| " + " | ".join(hdr) + " |")
 print("|" + "|".join(["---"] * len(hdr)) + "|")
@@ -171,6 +171,7 @@ for (wl, tool), rs in rows.items():
     wall = med(r["wall"] for r in rs)
     rate = med(r["ev"] / r["wall"] for r in rs)
     cpu = med(r["cpu"] * 1e6 / r["ev"] for r in rs)
+    user = med(r["user"] * 1e6 / r["ev"] for r in rs)
     rss = med(r["rss"] for r in rs) / 1024
     srv = med(r["srv"] * 1e6 / r["ev"] for r in rs)
     other = med(r["other"] for r in rs)
@@ -184,7 +185,7 @@ for (wl, tool), rs in rows.items():
             ratio += f" ({per[0]:.2f}-{per[-1]:.2f})"
     else:
         ratio = "-"
-    print(f"| {wl} | {tool} | {len(rs)} | {wall:.2f} | {rate:,.0f} | {cpu:.2f} | {rss:.1f} | {srv:.2f} | {other:.1f} | {ratio} |")
+    print(f"| {wl} | {tool} | {len(rs)} | {wall:.2f} | {rate:,.0f} | {cpu:.2f} | {user:.2f} | {rss:.1f} | {srv:.2f} | {other:.1f} | {ratio} |")
 if notes:
     print("notes:")
     for n in notes:

@@ -227,6 +227,46 @@ void sl_json_i64(sl_buf_t *b, int64_t v)
     sl_buf_add(b, p, (size_t)(tmp + sizeof tmp - p));
 }
 
+void sl_ts3_init(sl_ts3_t *x, int64_t t)
+{
+    uint64_t u = t < 0 ? 0 - (uint64_t)t : (uint64_t)t;
+    x->t = t;
+    x->n = 0;
+    if (u < 1000) /* the text trick needs 4 digits; nothing here can overflow */
+        return;
+    char *end = x->text + sizeof x->text, *p = u64_digits(end, u);
+    if (t < 0)
+        *--p = '-';
+    x->n = (uint8_t)(end - p);
+    memmove(x->text, p, x->n);
+}
+
+void sl_ts3_ms(sl_buf_t *b, const sl_ts3_t *x)
+{
+    if (x->n)
+        sl_buf_add(b, x->text, x->n - 3u); /* t / 1000 truncates toward zero, as this does */
+    else
+        sl_json_i64(b, x->t / 1000);
+}
+
+void sl_ts3_us(sl_buf_t *b, const sl_ts3_t *x)
+{
+    if (x->n)
+        sl_buf_add(b, x->text, x->n);
+    else
+        sl_json_i64(b, x->t);
+}
+
+void sl_ts3_ns(sl_buf_t *b, const sl_ts3_t *x)
+{
+    if (x->n) {
+        sl_buf_add(b, x->text, x->n);
+        sl_buf_add(b, "000", 3);
+    } else {
+        sl_json_i64(b, x->t * 1000);
+    }
+}
+
 /* ---- doubles and floats ----------------------------------------------------------- */
 
 /*

@@ -25,6 +25,18 @@ static inline void sl_json_strz(sl_buf_t *b, const char *s) { sl_json_str(b, s, 
 void sl_json_str_body(sl_buf_t *b, const char *s, size_t n);
 void sl_json_i64(sl_buf_t *b, int64_t v);
 void sl_json_u64(sl_buf_t *b, uint64_t v);
+/* Debezium's time triple (ts_ms, ts_us, ts_ns) from one reading in microseconds, with the
+ * number formatted once: the millisecond text is the microsecond text without its last
+ * three digits, the nanosecond text is it with "000" after. */
+typedef struct sl_ts3 {
+    int64_t t;
+    char text[24]; /* t's digits (and sign) when |t| >= 1000 */
+    uint8_t n;     /* 0: |t| < 1000, formatted the plain way */
+} sl_ts3_t;
+void sl_ts3_init(sl_ts3_t *x, int64_t t_us);
+void sl_ts3_ms(sl_buf_t *b, const sl_ts3_t *x); /* t / 1000 */
+void sl_ts3_us(sl_buf_t *b, const sl_ts3_t *x); /* t */
+void sl_ts3_ns(sl_buf_t *b, const sl_ts3_t *x); /* t * 1000 */
 /* Shortest text that reads back as the same double; NaN and ±Infinity are written as
  * the strings "NaN", "Infinity", "-Infinity" (Jackson's default). */
 void sl_json_f64(sl_buf_t *b, double v);

@@ -14,12 +14,15 @@
  *
  * That handshake needs a full fence after the producer's store of tail, and a fence
  * waits for every store before it, here the event the source has just written (kB of
- * freshly allocated lines): it cost as much as the mutex. So a push of a data event
- * publishes tail with a plain release store and looks at cons_waiting without a fence;
- * a marker (the end of every source transaction, heartbeats, the snapshot's end) and
- * every FENCE_EVERY-th push take the fenced path. A consumer that went to sleep just as
- * a data event came is therefore woken by the next marker at the latest (and its own
- * pop timeout bounds even that): a stream never stalls on it.
+ * freshly allocated lines): it cost as much as the mutex. And waking a sleeping
+ * consumer for each event made both threads trade a futex call per event when the
+ * consumer is the faster one. So a push of a data event only publishes tail (a plain
+ * release store); a marker (the end of every source transaction, heartbeats, the
+ * snapshot's end) and every WAKE_EVERY-th push take the fenced path and wake a sleeping
+ * consumer. A consumer asleep while data events come is therefore woken after at most
+ * WAKE_EVERY of them, by the marker that ends their transaction, or when the producer
+ * finds the queue full (before it sleeps itself, after a fence); its own pop timeout
+ * bounds even a stream that pauses inside a transaction.
  *
  * Invariants:
  *  1. 0 <= tail - head <= cap; ring[i % cap] for head <= i < tail are the queued events,
@@ -39,7 +42,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#define FENCE_EVERY 64
+#define WAKE_EVERY 256
 
 struct sl_queue {
     alignas(64) atomic_size_t tail; /* producer */
@@ -121,12 +124,25 @@ static bool has_room(sl_queue_t *q, size_t tail, size_t size)
     return bytes + size <= q->max_bytes;
 }
 
+/* Producer side, after a fence: wakes the consumer if it sleeps (or is about to). */
+static void wake_consumer(sl_queue_t *q)
+{
+    if (atomic_load(&q->cons_waiting)) {
+        pthread_mutex_lock(&q->mu);
+        pthread_cond_signal(&q->not_empty);
+        pthread_mutex_unlock(&q->mu);
+    }
+}
+
 int sl_queue_push(sl_queue_t *q, sl_event_t *ev, int timeout_ms)
 {
     size_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
     if (atomic_load(&q->closed))
         return SL_ERR_STOPPED;
     if (!has_room(q, t, ev->mem_size)) {
+        /* the events pushed without a wakeup must not wait for a sleeping consumer */
+        atomic_thread_fence(memory_order_seq_cst);
+        wake_consumer(q);
         struct timespec dl;
         deadline_after(&dl, timeout_ms);
         pthread_mutex_lock(&q->mu);
@@ -146,19 +162,12 @@ int sl_queue_push(sl_queue_t *q, sl_event_t *ev, int timeout_ms)
                           atomic_load_explicit(&q->pushed_bytes, memory_order_relaxed) +
                               ev->mem_size,
                           memory_order_relaxed);
-    bool wake;
-    if (ev->kind != SL_EV_DATA || t % FENCE_EVERY == 0) {
-        atomic_store(&q->tail, t + 1); /* publishes the slot (invariant 4), fenced */
-        wake = atomic_load(&q->cons_waiting);
-    } else {
-        atomic_store_explicit(&q->tail, t + 1, memory_order_release);
-        wake = atomic_load_explicit(&q->cons_waiting, memory_order_relaxed);
+    if (ev->kind == SL_EV_DATA && (t + 1) % WAKE_EVERY != 0) {
+        atomic_store_explicit(&q->tail, t + 1, memory_order_release); /* invariant 4 */
+        return SL_OK;
     }
-    if (wake) {
-        pthread_mutex_lock(&q->mu);
-        pthread_cond_signal(&q->not_empty);
-        pthread_mutex_unlock(&q->mu);
-    }
+    atomic_store(&q->tail, t + 1); /* publishes the slot (invariant 4), fenced */
+    wake_consumer(q);
     return SL_OK;
 }
 

@@ -41,12 +41,14 @@ void sl_dbz_change_tail_at(sl_buf_t *b, char op, int64_t t)
 {
     sl_buf_adds(b, ",\"transaction\":null,\"op\":\"");
     sl_buf_addc(b, op);
+    sl_ts3_t x;
+    sl_ts3_init(&x, t);
     sl_buf_adds(b, "\",\"ts_ms\":");
-    sl_json_i64(b, t / 1000);
+    sl_ts3_ms(b, &x);
     sl_buf_adds(b, ",\"ts_us\":");
-    sl_json_i64(b, t);
+    sl_ts3_us(b, &x);
     sl_buf_adds(b, ",\"ts_ns\":");
-    sl_json_i64(b, t * 1000);
+    sl_ts3_ns(b, &x);
     sl_buf_addc(b, '}');
 }
 

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -54,6 +55,33 @@ static const char *s_b64(const void *p, size_t n)
     sl_buf_reset(&buf);
     sl_json_base64(&buf, p, n);
     return buf.data;
+}
+
+/* sl_ts3 (one number formatted, the others cut or padded from its text) against
+ * the three numbers formatted one by one. */
+static void test_ts3(void **state)
+{
+    (void)state;
+    const int64_t ts[] = {0, 1, 999, 1000, 1001, 123456, -1, -999, -1000, -1001, -123456,
+                          1763806493145123, -1763806493145123, INT64_MAX / 1000,
+                          -(INT64_MAX / 1000)};
+    for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) {
+        int64_t t = ts[i];
+        char want[128];
+        snprintf(want, sizeof want, "a%lldb%lldc%lld", (long long)(t / 1000), (long long)t,
+                 (long long)(t * 1000));
+        sl_buf_reset(&buf);
+        sl_ts3_t x;
+        sl_ts3_init(&x, t);
+        sl_buf_addc(&buf, 'a');
+        sl_ts3_ms(&buf, &x);
+        sl_buf_addc(&buf, 'b');
+        sl_ts3_us(&buf, &x);
+        sl_buf_addc(&buf, 'c');
+        sl_ts3_ns(&buf, &x);
+        sl_buf_addc(&buf, 0);
+        assert_string_equal(buf.data, want);
+    }
 }
 
 static void test_plain_and_quotes(void **state)
@@ -246,6 +274,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plain_and_quotes),
+        cmocka_unit_test(test_ts3),
         cmocka_unit_test(test_control_chars),
         cmocka_unit_test(test_utf8_valid),
         cmocka_unit_test(test_utf8_invalid),

@@ -124,18 +124,20 @@ static void put_source(sl_source_t *src, sl_buf_t *b, const sl_buf_t *db_json,
                        const char *file, uint32_t pos, int32_t row, const char *gtid,
                        bool has_thread, uint64_t thread, const char *query)
 {
+    sl_ts3_t ts;
+    sl_ts3_init(&ts, (int64_t)ts_ms * 1000);
     sl_buf_add(b, src->source_name.data, src->source_name.len);
     sl_buf_adds(b, ",\"ts_ms\":");
-    sl_json_u64(b, ts_ms);
+    sl_ts3_ms(b, &ts);
     sl_buf_adds(b, ",\"snapshot\":\"");
     src->snap_off = b->len;
     sl_buf_adds(b, snapshot);
     sl_buf_addc(b, '"');
     sl_buf_add(b, db_json->data, db_json->len);
     sl_buf_adds(b, ",\"sequence\":null,\"ts_us\":");
-    sl_json_u64(b, ts_ms * 1000);
+    sl_ts3_us(b, &ts);
     sl_buf_adds(b, ",\"ts_ns\":");
-    sl_json_u64(b, ts_ms * 1000000);
+    sl_ts3_ns(b, &ts);
     if (table_json)
         sl_buf_add(b, table_json->data, table_json->len);
     else

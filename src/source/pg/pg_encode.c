@@ -194,9 +194,11 @@ int pg_encode_init(sl_source_t *src)
 static void put_source(sl_source_t *src, sl_buf_t *b, const sl_buf_t *schema_table,
                        const char *snapshot, int64_t ts_us, uint32_t xid, uint64_t lsn)
 {
+    sl_ts3_t ts;
+    sl_ts3_init(&ts, ts_us);
     sl_buf_add(b, src->source_name.data, src->source_name.len);
     sl_buf_adds(b, ",\"ts_ms\":");
-    sl_json_i64(b, ts_us / 1000);
+    sl_ts3_ms(b, &ts);
     sl_buf_adds(b, ",\"snapshot\":\"");
     src->snap_off = b->len;
     sl_buf_adds(b, snapshot);
@@ -211,9 +213,9 @@ static void put_source(sl_source_t *src, sl_buf_t *b, const sl_buf_t *schema_tab
     sl_buf_adds(b, ",\\\"");
     sl_json_u64(b, lsn);
     sl_buf_adds(b, "\\\"]\",\"ts_us\":");
-    sl_json_i64(b, ts_us);
+    sl_ts3_us(b, &ts);
     sl_buf_adds(b, ",\"ts_ns\":");
-    sl_json_i64(b, ts_us * 1000);
+    sl_ts3_ns(b, &ts);
     sl_buf_add(b, schema_table->data, schema_table->len);
     sl_buf_adds(b, ",\"txId\":");
     if (xid)
