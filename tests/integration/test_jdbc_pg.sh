@@ -20,6 +20,11 @@
 #     event at a time and writes the refused rows as dead letters.
 #  7. a target table that is a view (COPY cannot load one) still gets its long insert runs,
 #     as INSERTs.
+#  8. updates (insert.mode=insert: an update event is an UPDATE) go out as multi-row
+#     UPDATEs joined onto a UNION ALL of parameter rows: a 400-row UPDATE, the same rows
+#     updated again and again inside one transaction (order kept), a table named like the
+#     statement's alias, a view (one UPDATE per row), and a refused update among many
+#     (dead letter, the others applied) all leave the target equal to the source.
 source "$(dirname "$0")/lib.sh"
 require_sluice
 
@@ -243,6 +248,38 @@ tgt_c "CREATE VIEW vt AS SELECT * FROM vt_base"   # automatically updatable
 src_c "INSERT INTO vt SELECT g, 'v' || g FROM generate_series(1, 150) g"
 wait_for "[[ \$(tgt_c 'SELECT count(*) FROM vt_base') == 150 ]]" 30 || fail "rows into a view did not arrive: $(tail -5 "$TEST_TMP/sluice3001.err")"
 assert_eq 0 "$(tgt_c "SELECT count(*) FROM sluice_dead_letters WHERE topic LIKE '%.vt'")" "a view target: 150 rows through INSERT, no dead letter"
+
+# --- 8. multi-row UPDATEs (sluice3001 runs on: insert.mode=insert, errors.tolerance=all)
+tgt_c "ALTER SYSTEM SET log_statement = 'all'" && tgt_c "SELECT pg_reload_conf()" >/dev/null
+src_c "CREATE TABLE upd (id int PRIMARY KEY, a int, s text, ts timestamptz, n numeric(8,2))"
+src_c 'CREATE TABLE sluice_rows (id int PRIMARY KEY, "V" text)'
+src_c "INSERT INTO upd SELECT g, g, 's' || g, now(), g / 4.0 FROM generate_series(1, 400) g"
+src_c "INSERT INTO sluice_rows SELECT g, 'v' || g FROM generate_series(1, 50) g"
+wait_for "same upd id && same sluice_rows id" 30 || fail "update test rows did not arrive"
+src_c "UPDATE upd SET a = a + 1, s = s || 'x', ts = ts + interval '1 day', n = n * 2"
+src_c "BEGIN; UPDATE upd SET a = a * 2 WHERE id <= 20; UPDATE upd SET a = a + 7 WHERE id <= 10;
+       UPDATE upd SET s = 'z' || s WHERE id IN (3, 300); UPDATE upd SET a = -a WHERE id <= 20; COMMIT"
+src_c "UPDATE sluice_rows SET \"V\" = \"V\" || '!'"
+src_c "UPDATE vt SET v = v || '?' WHERE id <= 100"
+vt_marked() { [[ $(tgt_c "SELECT count(*) FROM vt_base WHERE v LIKE '%?'") == 100 ]]; }
+wait_for "same upd id && same sluice_rows id && vt_marked" 30 || {
+    PGPORT=$SRC_PORT psql_c "SELECT * FROM upd WHERE id <= 12 ORDER BY id" >&2
+    PGPORT=$TGT_PORT psql_c "SELECT * FROM upd WHERE id <= 12 ORDER BY id" >&2
+    fail "updates differ: upd $(checksum "$SRC_PORT" upd id) vs $(checksum "$TGT_PORT" upd id), sluice_rows $(checksum "$SRC_PORT" sluice_rows id) vs $(checksum "$TGT_PORT" sluice_rows id), vt_base $(tgt_c "SELECT count(*) FROM vt_base WHERE v LIKE '%?'"); $(tail -5 "$TEST_TMP/sluice3001.err")"
+}
+grep -q 'UPDATE "upd" SET .* UNION ALL SELECT \$1, ' "$TGT_DIR/postgresql.log" ||
+    fail "the updates did not go out as multi-row UPDATEs"
+t_ok "multi-row UPDATEs: 400 rows, the same rows updated 4 times in one transaction, a table named sluice_rows, a view: target equals source"
+# a refused update among many: a dead letter, the others applied
+tgt_c "ALTER TABLE upd ADD CONSTRAINT a_small CHECK (a < 100000)"
+src_c "UPDATE upd SET a = CASE WHEN id = 250 THEN 500000 ELSE a + 1 END WHERE id > 200"
+wait_for "[[ \$(tgt_c \"SELECT count(*) FROM sluice_dead_letters WHERE error LIKE '%a_small%'\") == 1 ]]" 30 ||
+    fail "the refused update is not a dead letter: $(tail -5 "$TEST_TMP/sluice3001.err")"
+src_sum=$(src_c "SELECT md5(string_agg(id || ':' || a, ',' ORDER BY id)) FROM upd WHERE id > 200 AND id <> 250")
+assert_eq "$src_sum" "$(tgt_c "SELECT md5(string_agg(id || ':' || a, ',' ORDER BY id)) FROM upd WHERE id > 200 AND id <> 250")" \
+    "the 199 other updates of the statement are applied"
+tgt_c "ALTER SYSTEM RESET log_statement" && tgt_c "SELECT pg_reload_conf()" >/dev/null
+t_ok "a refused update among 200: one dead letter, the other 199 applied"
 kill -TERM "$SL"
 stop_pid "$SL" - 30 || true
 t_done

@@ -141,6 +141,12 @@ typedef struct jdbc_target {
      * INSERTs. */
     int (*copy)(jdbc_conn_t *c, const char *what, const char *table, const char *target,
                 size_t target_len, const jdbc_param_t *p, size_t nrows, size_t ncols);
+    /* Optional (NULL: the sink sends one UPDATE per row). Whether `table` is a plain table
+     * (not a view, no rules; told by columns(), which comes first): updates of several
+     * rows of it then go out as one statement joining a row source built with
+     * UNION ALL SELECT $1, $2 ... onto it (its first branch, SELECT <columns> FROM table
+     * WHERE false, gives the parameters the columns' types). */
+    bool (*multi_update)(jdbc_conn_t *c, const char *table);
     /* Waits for every queued statement; returns the first error among them. */
     int (*sync)(jdbc_conn_t *c);
     int (*begin)(jdbc_conn_t *c);

@@ -648,6 +648,15 @@ static int pg_copy(jdbc_conn_t *c, const char *what, const char *table, const ch
     return SL_OK;
 }
 
+static bool pg_multi_update(jdbc_conn_t *c, const char *table)
+{
+    pg_conn_t *snk = (pg_conn_t *)c;
+    for (size_t i = 0; i < snk->nno_copy; i++)
+        if (strcmp(snk->no_copy[i], table) == 0)
+            return false;
+    return true;
+}
+
 static int pg_sync(jdbc_conn_t *c) { return pipe_drain((pg_conn_t *)c); }
 
 /* BEGIN goes out with the transaction's first command (invariant 5): in the pipeline
@@ -785,6 +794,7 @@ const jdbc_target_t jdbc_target_pg = {
     .close = pg_close,
     .exec = pg_exec,
     .copy = pg_copy,
+    .multi_update = pg_multi_update,
     .sync = pg_sync,
     .begin = pg_begin,
     .commit = pg_commit,

@@ -123,7 +123,7 @@ typedef struct vplan {
 } vplan_t;
 
 /* Inserts waiting to go out together: as multi-row INSERTs, or as one COPY (rows_add /
- * rows_flush). */
+ * rows_flush); or updates of one shape, as multi-row UPDATEs (rows_add_update). */
 typedef struct rows {
     sl_buf_t shape;             /* the single-row statement: what the batched rows share */
     sl_buf_t table;             /* the table's name (unquoted) */
@@ -139,6 +139,9 @@ typedef struct rows {
     params_t p;                 /* the rows' parameters, one row after the other */
     uint64_t *keys;             /* hash of each row's key values (a key twice: flush first) */
     size_t cap_keys;
+    bool update;                /* UPDATEs: the SET columns, then the key columns, are */
+    sl_buf_t ucols;             /* ... these names (each NUL-terminated), */
+    size_t nset;                /* ... nset of them SET */
 } rows_t;
 
 struct sl_sink {
@@ -152,6 +155,8 @@ struct sl_sink {
     char *dlq_table;
     char **pk_fields;
     char *table_format;
+    const char **ucols; /* apply_row: an UPDATE's column names (SET, then key) */
+    size_t cap_ucols;
     bool fmt_source; /* table_format has ${source.*} placeholders */
     bool fmt_fixed;  /* ... and only source.db/schema/table, fixed for a relation */
     /* table_format's result for the last topic and value schema (with fmt_fixed) */
@@ -345,6 +350,83 @@ static void rows_reset(sl_sink_t *snk)
     sl_buf_reset(&snk->rows.p.b);
 }
 
+/* The waiting UPDATEs (rows_add_update): statements of 2^k rows, largest first, of the form
+ *   UPDATE "t" SET "a" = "v"."a", ... FROM (SELECT "a", ..., "id" FROM "t" WHERE false
+ *     UNION ALL SELECT $1, ..., $n UNION ALL ...) AS "v" WHERE "t"."id" = "v"."id" AND ...
+ * whose first branch gives the parameters the columns' types (as the single-row UPDATE's
+ * assignments do) and returns no row. Keys are distinct within a run, so each row is
+ * joined once. A single row, or any row of a table that is not plain (a view, rules: the
+ * target says), goes as the single-row statement. */
+static int updates_flush(sl_sink_t *snk)
+{
+    rows_t *r = &snk->rows;
+    const char *t = r->table.data;
+    const char *alias = strcmp(t, "sluice_rows") == 0 ? "sluice_rows_" : "sluice_rows";
+    bool multi = TARGET(snk)->multi_update && TARGET(snk)->multi_update(snk->conn, t);
+    size_t done = 0;
+    int rc = SL_OK;
+    while (done < r->n && rc == SL_OK) {
+        size_t k = 1;
+        while (multi && k * 2 <= r->n - done && k * 2 <= r->stmt_max)
+            k *= 2;
+        sl_buf_t *s = &r->sql;
+        sl_buf_reset(s);
+        if (k == 1) {
+            sl_buf_add(s, r->shape.data, r->shape.len);
+        } else {
+            const char *c = r->ucols.data;
+            sl_buf_adds(s, "UPDATE ");
+            quote_ident(snk, s, t);
+            sl_buf_adds(s, " SET ");
+            for (size_t i = 0; i < r->nset; i++, c += strlen(c) + 1) {
+                sl_buf_adds(s, i ? ", " : "");
+                quote_ident(snk, s, c);
+                sl_buf_adds(s, " = ");
+                quote_ident(snk, s, alias);
+                sl_buf_addc(s, '.');
+                quote_ident(snk, s, c);
+            }
+            sl_buf_adds(s, " FROM (SELECT ");
+            c = r->ucols.data;
+            for (size_t i = 0; i < r->ncols; i++, c += strlen(c) + 1) {
+                sl_buf_adds(s, i ? ", " : "");
+                quote_ident(snk, s, c);
+            }
+            sl_buf_adds(s, " FROM ");
+            quote_ident(snk, s, t);
+            sl_buf_adds(s, " WHERE false");
+            for (size_t row = 0; row < k; row++) {
+                sl_buf_adds(s, " UNION ALL SELECT ");
+                for (size_t i = 0; i < r->ncols; i++) {
+                    sl_buf_adds(s, i ? ", " : "");
+                    placeholder(snk, s, row * r->ncols + i + 1);
+                }
+            }
+            sl_buf_adds(s, ") AS ");
+            quote_ident(snk, s, alias);
+            sl_buf_adds(s, " WHERE ");
+            c = r->ucols.data;
+            for (size_t i = 0; i < r->ncols; i++, c += strlen(c) + 1) {
+                if (i < r->nset)
+                    continue;
+                sl_buf_adds(s, i > r->nset ? " AND " : "");
+                quote_ident(snk, s, t);
+                sl_buf_addc(s, '.');
+                quote_ident(snk, s, c);
+                sl_buf_adds(s, " = ");
+                quote_ident(snk, s, alias);
+                sl_buf_addc(s, '.');
+                quote_ident(snk, s, c);
+            }
+        }
+        rc = sl_buf_ok(s) ? TARGET(snk)->exec(snk->conn, "UPDATE failed", s->data,
+                                               r->p.p + done * r->ncols, k * r->ncols, true)
+                          : SL_ERR_NOMEM;
+        done += k;
+    }
+    return rc;
+}
+
 /* Sends the waiting rows: one COPY when the run is long enough and the target has it
  * (never in careful mode: COPY stores all rows or none, and careful mode must find the
  * one that fails); otherwise statements of 2^k rows (largest first), so that only a few
@@ -355,6 +437,11 @@ static int rows_flush(sl_sink_t *snk)
     if (r->n == 0)
         return SL_OK;
     params_fix(&r->p, 0, r->p.n);
+    if (r->update) {
+        int rc = updates_flush(snk);
+        rows_reset(snk);
+        return rc;
+    }
     const char *shape = r->shape.data;
     size_t done = 0;
     int rc = SL_OK;
@@ -414,6 +501,7 @@ static int rows_start(sl_sink_t *snk, const char *tname, size_t tgt_off, size_t 
     r->plain = vals_off + vals_len == snk->sql.len;
     r->copyable = r->plain && r->ncols > 0 && TARGET(snk)->copy != NULL;
     r->max = r->copyable ? COPY_MAX_ROWS : r->stmt_max;
+    r->update = false;
     return SL_OK;
 }
 
@@ -432,6 +520,8 @@ static bool rows_fit(const sl_sink_t *snk, uint64_t key_hash)
     return true;
 }
 
+static int rows_push(sl_sink_t *snk, uint64_t key_hash);
+
 /* Queues the single-row INSERT in snk->sql / snk->p (see rows_start for the offsets) to go
  * out with the rows of the same statement shape before it. */
 static int rows_add(sl_sink_t *snk, const char *tname, size_t tgt_off, size_t tgt_len,
@@ -444,6 +534,40 @@ static int rows_add(sl_sink_t *snk, const char *tname, size_t tgt_off, size_t tg
     if (r->n == 0 &&
         (rc = rows_start(snk, tname, tgt_off, tgt_len, vals_off, vals_len)) != SL_OK)
         return rc;
+    return rows_push(snk, key_hash);
+}
+
+/* Queues the single-row UPDATE in snk->sql / snk->p, whose parameters are the `nset`
+ * SET columns' and then the key columns' (names in `cols`), to go out with the updates
+ * of the same shape before it (rows_flush: one statement for up to stmt_max rows). The
+ * same key twice starts a new run, so each row is updated once per statement, in order. */
+static int rows_add_update(sl_sink_t *snk, const char *tname, const char **cols, size_t nset,
+                           size_t ncols, uint64_t key_hash)
+{
+    rows_t *r = &snk->rows;
+    int rc;
+    if (!rows_fit(snk, key_hash) && (rc = rows_flush(snk)) != SL_OK)
+        return rc;
+    if (r->n == 0) {
+        if ((rc = rows_start(snk, tname, 0, 0, 0, 0)) != SL_OK)
+            return rc;
+        r->update = true;
+        r->plain = r->copyable = false;
+        r->max = r->stmt_max;
+        r->nset = nset;
+        sl_buf_reset(&r->ucols);
+        for (size_t i = 0; i < ncols; i++)
+            sl_buf_add(&r->ucols, cols[i], strlen(cols[i]) + 1);
+        if (!sl_buf_ok(&r->ucols))
+            return SL_ERR_NOMEM;
+    }
+    return rows_push(snk, key_hash);
+}
+
+/* Adds the row in snk->p to the run started for it. */
+static int rows_push(sl_sink_t *snk, uint64_t key_hash)
+{
+    rows_t *r = &snk->rows;
     if (r->n == r->cap_keys) {
         size_t nc = r->cap_keys ? r->cap_keys * 2 : ROWS_MAX;
         uint64_t *nk = realloc(r->keys, nc * sizeof *nk);
@@ -1321,6 +1445,15 @@ static int apply_row(sl_sink_t *snk, char op, const char *tname, const vplan_t *
     size_t ncols = 0;
     int hint = 0;
     if (mode == MODE_UPDATE) {
+        if (snk->cap_ucols < vp->n + npk) {
+            const char **nc = realloc(snk->ucols, (vp->n + npk) * sizeof *nc);
+            if (!nc) {
+                rc = SL_ERR_NOMEM;
+                goto out;
+            }
+            snk->ucols = nc;
+            snk->cap_ucols = vp->n + npk;
+        }
         sl_buf_adds(s, "UPDATE ");
         quote_ident(snk, s, tname);
         sl_buf_adds(s, " SET ");
@@ -1332,6 +1465,7 @@ static int apply_row(sl_sink_t *snk, char op, const char *tname, const vplan_t *
             size_t num;
             if ((rc = params_add(snk, &vp->f[i].f, v, c, &num)) != SL_OK)
                 goto out;
+            snk->ucols[ncols] = c;
             if (ncols++)
                 sl_buf_adds(s, ", ");
             quote_ident(snk, s, c);
@@ -1343,6 +1477,18 @@ static int apply_row(sl_sink_t *snk, char op, const char *tname, const vplan_t *
         if ((rc = add_where(snk, vp, snk->pk_mode == PK_RECORD_KEY ? key : row, pk, npk)) !=
             SL_OK)
             goto out;
+        if (!snk->careful && TARGET(snk)->multi_update && npk) {
+            uint64_t key_hash = 0xcbf29ce484222325ULL;
+            for (size_t k = 0; k < npk; k++) {
+                size_t x = ncols + k;
+                snk->ucols[x] = pk[k];
+                key_hash = fnv1a(key_hash, snk->p.b.data + snk->p.off[x], snk->p.p[x].len + 1);
+            }
+            rc = sl_buf_ok(s) ? rows_add_update(snk, tname, snk->ucols, ncols, ncols + npk,
+                                                key_hash)
+                              : SL_ERR_NOMEM;
+            goto out;
+        }
     } else {
         sl_buf_adds(s, "INSERT INTO ");
         size_t tgt_off = s->len;
@@ -1728,6 +1874,7 @@ static void jdbc_destroy(sl_sink_t *snk)
     free(snk->password);
     sl_conf_list_free(snk->pk_fields);
     free(snk->table_format);
+    free(snk->ucols);
     sl_buf_free(&snk->tn.topic);
     sl_buf_free(&snk->tn.name);
     free(snk->offsets_name);
@@ -1747,6 +1894,7 @@ static void jdbc_destroy(sl_sink_t *snk)
     sl_buf_free(&snk->rows.table);
     sl_buf_free(&snk->rows.sql);
     sl_buf_free(&snk->rows.p.b);
+    sl_buf_free(&snk->rows.ucols);
     free(snk->rows.p.off);
     free(snk->rows.p.p);
     free(snk->rows.keys);
