@@ -24,8 +24,10 @@
 #                 until the marker is there; then DROP SUBSCRIPTION.
 #   sluice        `sluice run` with debezium.sink.type=jdbc into the target (insert.mode=
 #                 insert, primary.key.mode=record_key, schemas on, snapshot.mode=never,
-#                 offset.flush.interval.ms=0, the default batch.size=500); stopped
-#                 (SIGTERM) once the marker is on the target.
+#                 defaults otherwise: batch.size=500, so each 1,000-row source transaction
+#                 is one target transaction; BENCH_SLUICE_PROPS="debezium.sink.jdbc.
+#                 batch.size=20000" groups 20 of them); stopped (SIGTERM) once the marker
+#                 is on the target.
 #   copy          (I only) psql \copy of the same rows (exported once from the source)
 #                 into the empty target table: one COPY, one transaction.
 # Each run's target table is checked against the source (count + md5 of the rows in
@@ -212,7 +214,6 @@ run_sluice()
         "debezium.source.publication.name=$PUB"
         "debezium.source.publication.autocreate.mode=disabled"
         "debezium.source.heartbeat.interval.ms=0"
-        "debezium.source.offset.flush.interval.ms=0"
         "debezium.source.offset.storage.file.filename=$dir/offsets.dat"
         "debezium.sink.type=jdbc"
         "debezium.sink.jdbc.connection.url=jdbc:postgresql://127.0.0.1:$TGT_PORT/postgres"

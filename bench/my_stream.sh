@@ -325,7 +325,8 @@ run_sluice()
     stop_pid "$tpid" - 120 || rc=$?
     bench_my_kill_dumps sluice
     bench_my_end_server
-    lines=$(wc -l <"$dir/out.jsonl" 2>/dev/null || echo 0)
+    lines=0
+    [[ -f "$dir/out.jsonl" ]] && lines=$(wc -l <"$dir/out.jsonl")
     cp -- "$TEST_TMP/sluice-run.err" "$TEST_TMP/log.sluice.$w" 2>/dev/null || true
     if [[ $reached == 0 ]]; then
         local why="run $i: $lines of $target lines written, offsets at ${last:-nothing}, range end $ef $ep"
@@ -408,7 +409,7 @@ echo "during the run (its binlog dump thread, and any background work); other lo
 echo "CPU during the run minus both, in cores; ratio = median of events/s over the reference's,"
 echo "with the range of the per-run ratios (run i against run i) in parentheses."
 echo "mariadb-binlog writes its decoded text to /dev/null; sluice writes JSON Lines to a file"
-echo "(fsync on) and its offsets file."
+echo "(fsync on) and its offsets file; sluice-null writes the same lines to /dev/null (stdout sink)."
 echo "workloads:"
 for w in $WORKLOADS; do
     echo "  $w: ${DESC[$w]} (binlog ${STARTPOS[$w]} .. ${ENDPOS[$w]}, $(awk -v b="${BYTES[$w]}" 'BEGIN { printf "%.1f MiB", b / 1048576 }'))"

@@ -4,15 +4,19 @@
  * debezium.sink.jdbc.; the target database is chosen by connection.url and reached
  * through a jdbc_target_t (jdbc.h): PostgreSQL, MariaDB/MySQL, SQLite.
  *
- * How it works. Each event's value (Debezium JSON with its Connect schema) is parsed
- * with jansson; the table name comes from table.name.format, the columns and their
+ * How it works. Each event's value is Debezium JSON with its Connect schema; the schema is
+ * parsed with jansson once per text (recognised by the event's schema_id), the payload
+ * scanned with core/jscan.h (only up to its row when the table name needs nothing after
+ * it); the table name comes from table.name.format, the columns and their
  * types from the schema of `after` (jdbc_types.c). The first event after a commit
  * opens a target transaction; every event becomes one statement (INSERT, upsert,
  * UPDATE, DELETE, TRUNCATE) sent as it is submitted, values always bound as parameters,
  * identifiers always quoted; runs of inserts of one statement shape are held back and sent
  * together (rows_add/rows_flush): a run of at least COPY_MIN_ROWS plain inserts (no
  * conflict clause, so insert.mode=insert; upserts never) goes out as one COPY where the
- * target has copy() (PostgreSQL), anything else as multi-row INSERTs of 2^k rows. The
+ * target has copy() (PostgreSQL), anything else as multi-row INSERTs of 2^k rows; runs
+ * of UPDATEs of one shape on distinct keys go out as multi-row UPDATEs where the target
+ * has multi_update() (PostgreSQL; rows_add_update/updates_flush). The
  * target may queue statements and read their results back only at commit (PostgreSQL's
  * pipeline). Connect schemas are parsed once per schema text (a small cache) and their
  * row fields prepared once (jdbc_field_t: type and logical name classified), so a row
@@ -56,7 +60,9 @@
  *  6. Batching changes how rows travel, never what the target holds: a COPY or a
  *     multi-row INSERT stores exactly the rows the single-row INSERTs would, or fails as
  *     one of them would (a key twice in plain inserts fails on the key either way; an
- *     upsert statement never holds a key twice). Careful mode sends one statement per
+ *     upsert statement never holds a key twice; nor does a multi-row UPDATE, so each row
+ *     is updated once by it, and a key seen again starts the next statement, which keeps
+ *     the updates' order). Careful mode sends one statement per
  *     event, never COPY: the failing event must be found, and COPY stores all or nothing.
  *
  * States:  IDLE --submit/flush_offset: BEGIN--> IN_TXN --COMMIT ok--> IDLE (report ok)
@@ -350,6 +356,64 @@ static void rows_reset(sl_sink_t *snk)
     sl_buf_reset(&snk->rows.p.b);
 }
 
+/* [<table>.]<c> = <alias>.<c>, quoted */
+static void col_from_alias(const sl_sink_t *snk, sl_buf_t *s, const char *table,
+                           const char *alias, const char *c)
+{
+    if (table) {
+        quote_ident(snk, s, table);
+        sl_buf_addc(s, '.');
+    }
+    quote_ident(snk, s, c);
+    sl_buf_adds(s, " = ");
+    quote_ident(snk, s, alias);
+    sl_buf_addc(s, '.');
+    quote_ident(snk, s, c);
+}
+
+/* The multi-row UPDATE of k rows (see updates_flush) into r->sql; the alias ("v" below)
+ * is sluice_rows, or sluice_rows_ when that is the table's own name. */
+static void update_sql(const sl_sink_t *snk, rows_t *r, size_t k)
+{
+    const char *t = r->table.data, *c;
+    const char *alias = strcmp(t, "sluice_rows") == 0 ? "sluice_rows_" : "sluice_rows";
+    sl_buf_t *s = &r->sql;
+    sl_buf_adds(s, "UPDATE ");
+    quote_ident(snk, s, t);
+    sl_buf_adds(s, " SET ");
+    c = r->ucols.data;
+    for (size_t i = 0; i < r->nset; i++, c += strlen(c) + 1) {
+        sl_buf_adds(s, i ? ", " : "");
+        col_from_alias(snk, s, NULL, alias, c);
+    }
+    sl_buf_adds(s, " FROM (SELECT ");
+    c = r->ucols.data;
+    for (size_t i = 0; i < r->ncols; i++, c += strlen(c) + 1) {
+        sl_buf_adds(s, i ? ", " : "");
+        quote_ident(snk, s, c);
+    }
+    sl_buf_adds(s, " FROM ");
+    quote_ident(snk, s, t);
+    sl_buf_adds(s, " WHERE false");
+    for (size_t row = 0; row < k; row++) {
+        sl_buf_adds(s, " UNION ALL SELECT ");
+        for (size_t i = 0; i < r->ncols; i++) {
+            sl_buf_adds(s, i ? ", " : "");
+            placeholder(snk, s, row * r->ncols + i + 1);
+        }
+    }
+    sl_buf_adds(s, ") AS ");
+    quote_ident(snk, s, alias);
+    sl_buf_adds(s, " WHERE ");
+    c = r->ucols.data;
+    for (size_t i = 0; i < r->ncols; i++, c += strlen(c) + 1) {
+        if (i >= r->nset) {
+            sl_buf_adds(s, i > r->nset ? " AND " : "");
+            col_from_alias(snk, s, t, alias, c);
+        }
+    }
+}
+
 /* The waiting UPDATEs (rows_add_update): statements of 2^k rows, largest first, of the form
  *   UPDATE "t" SET "a" = "v"."a", ... FROM (SELECT "a", ..., "id" FROM "t" WHERE false
  *     UNION ALL SELECT $1, ..., $n UNION ALL ...) AS "v" WHERE "t"."id" = "v"."id" AND ...
@@ -360,9 +424,8 @@ static void rows_reset(sl_sink_t *snk)
 static int updates_flush(sl_sink_t *snk)
 {
     rows_t *r = &snk->rows;
-    const char *t = r->table.data;
-    const char *alias = strcmp(t, "sluice_rows") == 0 ? "sluice_rows_" : "sluice_rows";
-    bool multi = TARGET(snk)->multi_update && TARGET(snk)->multi_update(snk->conn, t);
+    bool multi = TARGET(snk)->multi_update &&
+                 TARGET(snk)->multi_update(snk->conn, r->table.data);
     size_t done = 0;
     int rc = SL_OK;
     while (done < r->n && rc == SL_OK) {
@@ -371,54 +434,10 @@ static int updates_flush(sl_sink_t *snk)
             k *= 2;
         sl_buf_t *s = &r->sql;
         sl_buf_reset(s);
-        if (k == 1) {
+        if (k == 1)
             sl_buf_add(s, r->shape.data, r->shape.len);
-        } else {
-            const char *c = r->ucols.data;
-            sl_buf_adds(s, "UPDATE ");
-            quote_ident(snk, s, t);
-            sl_buf_adds(s, " SET ");
-            for (size_t i = 0; i < r->nset; i++, c += strlen(c) + 1) {
-                sl_buf_adds(s, i ? ", " : "");
-                quote_ident(snk, s, c);
-                sl_buf_adds(s, " = ");
-                quote_ident(snk, s, alias);
-                sl_buf_addc(s, '.');
-                quote_ident(snk, s, c);
-            }
-            sl_buf_adds(s, " FROM (SELECT ");
-            c = r->ucols.data;
-            for (size_t i = 0; i < r->ncols; i++, c += strlen(c) + 1) {
-                sl_buf_adds(s, i ? ", " : "");
-                quote_ident(snk, s, c);
-            }
-            sl_buf_adds(s, " FROM ");
-            quote_ident(snk, s, t);
-            sl_buf_adds(s, " WHERE false");
-            for (size_t row = 0; row < k; row++) {
-                sl_buf_adds(s, " UNION ALL SELECT ");
-                for (size_t i = 0; i < r->ncols; i++) {
-                    sl_buf_adds(s, i ? ", " : "");
-                    placeholder(snk, s, row * r->ncols + i + 1);
-                }
-            }
-            sl_buf_adds(s, ") AS ");
-            quote_ident(snk, s, alias);
-            sl_buf_adds(s, " WHERE ");
-            c = r->ucols.data;
-            for (size_t i = 0; i < r->ncols; i++, c += strlen(c) + 1) {
-                if (i < r->nset)
-                    continue;
-                sl_buf_adds(s, i > r->nset ? " AND " : "");
-                quote_ident(snk, s, t);
-                sl_buf_addc(s, '.');
-                quote_ident(snk, s, c);
-                sl_buf_adds(s, " = ");
-                quote_ident(snk, s, alias);
-                sl_buf_addc(s, '.');
-                quote_ident(snk, s, c);
-            }
-        }
+        else
+            update_sql(snk, r, k);
         rc = sl_buf_ok(s) ? TARGET(snk)->exec(snk->conn, "UPDATE failed", s->data,
                                                r->p.p + done * r->ncols, k * r->ncols, true)
                           : SL_ERR_NOMEM;
