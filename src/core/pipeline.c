@@ -62,6 +62,7 @@
 #include "core/txnring.h"
 
 #define POP_TIMEOUT_MS 50
+#define ASYNC_POLL_MS 2 /* how often an async sink's reports are served while it has some */
 #define FLUSH_BYTES (8u << 20)
 
 typedef struct pipeline {
@@ -290,9 +291,13 @@ int sl_pipeline_run(const sl_conf_t *conf, const sl_source_ops_t *sops, const sl
         bool ring_full = sl_txnring_len(p->ring) >= max_events ||
                          sl_txnring_bytes(p->ring) >= max_inflight_bytes;
         int pop_timeout = POP_TIMEOUT_MS;
-        if (unflushed) { /* wake up in time for the pending flush */
+        if (unflushed && !p->async) { /* wake up in time for the pending flush */
             int64_t due = flush_gap - (now_ms() - last_flush);
             pop_timeout = due <= 0 ? 0 : due < POP_TIMEOUT_MS ? (int)due : POP_TIMEOUT_MS;
+        } else if (p->async && sl_txnring_len(p->ring) > 0) {
+            /* deliveries outstanding: poll for them soon, but never spin (an async sink is
+             * flushed only to finish, so `unflushed` says nothing about when to wake) */
+            pop_timeout = ASYNC_POLL_MS;
         }
         if (fatal == SL_OK && !ring_full)
             n = sl_queue_pop(p->q, batch, max_batch, pop_timeout);
