@@ -291,7 +291,9 @@ int sl_pipeline_run(const sl_conf_t *conf, const sl_source_ops_t *sops, const sl
         bool ring_full = sl_txnring_len(p->ring) >= max_events ||
                          sl_txnring_bytes(p->ring) >= max_inflight_bytes;
         int pop_timeout = POP_TIMEOUT_MS;
-        if (unflushed && !p->async) { /* wake up in time for the pending flush */
+        if (unflushed && !p->async && !mid_transaction(p)) {
+            /* wake up in time for the pending flush (inside a source transaction there is
+             * none: its end marker wakes this thread, invariant 9) */
             int64_t due = flush_gap - (now_ms() - last_flush);
             pop_timeout = due <= 0 ? 0 : due < POP_TIMEOUT_MS ? (int)due : POP_TIMEOUT_MS;
         } else if (p->async && sl_txnring_len(p->ring) > 0) {
