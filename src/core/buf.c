@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 bool sl_buf_grow(sl_buf_t *b, size_t extra)
@@ -29,6 +30,24 @@ bool sl_buf_grow(sl_buf_t *b, size_t extra)
     b->data = p;
     b->size = nsize;
     return true;
+}
+
+void *sl_grow_array(void *p, size_t *cap, size_t need, size_t elem, size_t first)
+{
+    if (need <= *cap)
+        return p;
+    size_t n = *cap ? *cap : first ? first : 1;
+    while (n < need) {
+        if (n > SIZE_MAX / 2)
+            return NULL;
+        n *= 2;
+    }
+    if (elem && n > SIZE_MAX / elem)
+        return NULL;
+    void *np = realloc(p, n * elem);
+    if (np)
+        *cap = n;
+    return np;
 }
 
 void sl_buf_free(sl_buf_t *b)

@@ -29,6 +29,10 @@ typedef struct sl_buf {
 
 /* Makes room for `extra` more bytes (+ the NUL). Returns false and sets oom on failure. */
 bool sl_buf_grow(sl_buf_t *b, size_t extra);
+/* Room for `need` elements of `elem` bytes in the array `p` of capacity *cap (doubled,
+ * from `first`, until they fit). Returns the array, moved or not; NULL on out of memory
+ * or overflow, with `p` and *cap unchanged. */
+void *sl_grow_array(void *p, size_t *cap, size_t need, size_t elem, size_t first);
 void sl_buf_free(sl_buf_t *b);
 /* Empties the buffer, keeps its memory, clears oom. */
 static inline void sl_buf_reset(sl_buf_t *b)

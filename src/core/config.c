@@ -1378,6 +1378,17 @@ const char *sl_conf_origin(const sl_conf_t *conf, const char *key)
     return e ? e->origin : "default";
 }
 
+int sl_conf_pair(const sl_conf_t *conf, const char *a, const char *b, const char *why,
+                 char *errstr, size_t errstr_size)
+{
+    if (sl_conf_is_set(conf, a) == sl_conf_is_set(conf, b))
+        return SL_OK;
+    const char *set = sl_conf_is_set(conf, a) ? a : b, *unset = set == a ? b : a;
+    snprintf(errstr, errstr_size, "%s: %s is set without %s; %s", sl_conf_origin(conf, set), set,
+             unset, why);
+    return SL_ERR_CONFIG;
+}
+
 void sl_conf_foreach_prefix(const sl_conf_t *conf, const char *prefix,
                             void (*fn)(void *ud, const char *subkey, const char *value), void *ud)
 {

@@ -105,6 +105,11 @@ int sl_conf_enum(const sl_conf_t *conf, const char *key);
 bool sl_conf_is_set(const sl_conf_t *conf, const char *key);
 /* "file:line" where the key was set ("environment" for overrides, "default" if unset). */
 const char *sl_conf_origin(const sl_conf_t *conf, const char *key);
+/* Keys a and b go together (a client certificate and its key): SL_OK when both or neither
+ * are set; else SL_ERR_CONFIG with "<file:line>: <set> is set without <other>; <why>". */
+int sl_conf_pair(const sl_conf_t *conf, const char *a, const char *b, const char *why,
+                 char *errstr, size_t errstr_size);
+#define SL_CLIENT_CERT_WHY "a client certificate needs both the certificate and its private key"
 /* Iterates keys set under `prefix` (e.g. "debezium.sink.kafka.producer."): calls fn with the
  * key's remainder after the prefix and its value. */
 void sl_conf_foreach_prefix(const sl_conf_t *conf, const char *prefix,

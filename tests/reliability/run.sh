@@ -300,26 +300,37 @@ scenario_kill9_jdbc() { TGT_KIND=pg kill9_jdbc kill9_jdbc; }
 scenario_kill9_jdbc_mariadb() { TGT_KIND=mariadb kill9_jdbc kill9_jdbc_mariadb; }
 scenario_kill9_jdbc_sqlite() { TGT_KIND=sqlite kill9_jdbc kill9_jdbc_sqlite; }
 
-scenario_source_restart() {
-    pg_source
-    local conf=$TEST_TMP/srs.properties out=$TEST_TMP/srs.jsonl n k
+# source_restarts NAME TAG pg|my: the source server restarted (fast and immediate in turn)
+# under a workload; the file sink's output must hold every committed change.
+source_restarts() {
+    local name=$1 tag=$2 kind=$3 conf=$TEST_TMP/$2.properties out=$TEST_TMP/$2.jsonl n k wl
     n=$(scale restarts 2 20)
-    file_conf "$conf" "$out"
-    run_sluice srs "$conf" 0
-    wait_streaming srs 0
-    start_workload srs "$(scale t 1200 20000)" 2000 --pg "$(pg_conninfo "$SRC_PORT")"
+    if [[ $kind == pg ]]; then
+        pg_source
+        file_conf "$conf" "$out"
+        wl=(--pg "$(pg_conninfo "$SRC_PORT")")
+    else
+        my_source
+        my_conf "$conf" "$out"
+        wl=(--my "127.0.0.1:$MY_PORT:root::rel")
+    fi
+    run_sluice "$tag" "$conf" 0
+    wait_streaming "$tag" 0
+    start_workload "$tag" "$(scale t 1200 20000)" 2000 "${wl[@]}"
     for ((k = 1; k <= n; k++)); do
         sleep "0.$((RANDOM % 9 + 1))"
-        if ((k % 2)); then pg_restart fast; else pg_restart immediate; fi
-        pid_alive "$SL" || fail "source_restart: sluice stopped after restart $k: $(tail -3 "$TEST_TMP/srs.sluice0.err")"
+        if ((k % 2)); then "${kind}_restart" fast; else "${kind}_restart" immediate; fi
+        pid_alive "$SL" || fail "$name: sluice stopped after restart $k: $(tail -3 "$TEST_TMP/$tag.sluice0.err")"
     done
-    wait_workload srs
-    pg_state "$SRC_PORT" "$TEST_TMP/srs.src"
-    check_until srs --jsonl "$out" --source-state "$TEST_TMP/srs.src"
+    wait_workload "$tag"
+    if [[ $kind == pg ]]; then pg_state "$SRC_PORT" "$TEST_TMP/$tag.src"; else my_state "$TEST_TMP/$tag.src"; fi
+    check_until "$tag" --jsonl "$out" --source-state "$TEST_TMP/$tag.src"
     stop_sluice
-    verdict source_restart "$n" 0
-    pg_stop
+    verdict "$name" "$n" 0
+    "${kind}_stop"
 }
+
+scenario_source_restart() { source_restarts source_restart srs pg; }
 
 scenario_proxy_drop() {
     pg_source
@@ -534,26 +545,7 @@ scenario_kill9_mariadb() {
     my_stop
 }
 
-scenario_mariadb_restart() {
-    my_source
-    local conf=$TEST_TMP/mrs.properties out=$TEST_TMP/mrs.jsonl n k
-    n=$(scale restarts 2 20)
-    my_conf "$conf" "$out"
-    run_sluice mrs "$conf" 0
-    wait_streaming mrs 0
-    start_workload mrs "$(scale t 1200 20000)" 2000 --my "127.0.0.1:$MY_PORT:root::rel"
-    for ((k = 1; k <= n; k++)); do
-        sleep "0.$((RANDOM % 9 + 1))"
-        if ((k % 2)); then my_restart fast; else my_restart immediate; fi
-        pid_alive "$SL" || fail "mariadb_restart: sluice stopped after restart $k: $(tail -3 "$TEST_TMP/mrs.sluice0.err")"
-    done
-    wait_workload mrs
-    my_state "$TEST_TMP/mrs.src"
-    check_until mrs --jsonl "$out" --source-state "$TEST_TMP/mrs.src"
-    stop_sluice
-    verdict mariadb_restart "$n" 0
-    my_stop
-}
+scenario_mariadb_restart() { source_restarts mariadb_restart mrs my; }
 
 # in the order of this file
 SCENARIOS=$(grep -o '^scenario_[a-z0-9_]*' "$0" | sed 's/^scenario_//' | tr '\n' ' ')

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include <pthread.h>
 
+#include "core/buf.h"
 #include "core/event.h"
 #include "core/offsets.h"
 #include "core/queue.h"
@@ -96,6 +97,27 @@ static void test_queue_threads(void **state)
     assert_int_equal(next, STRESS_EVENTS);
     assert_int_equal(sl_queue_bytes(st.q), 0);
     sl_queue_destroy(st.q);
+}
+
+/* sl_grow_array: doubles from `first` until `need` fits; refuses an overflowing size and
+ * leaves the array as it was. */
+static void test_grow_array(void **state)
+{
+    (void)state;
+    size_t cap = 0;
+    int *a = sl_grow_array(NULL, &cap, 5, sizeof *a, 4);
+    assert_non_null(a);
+    assert_int_equal(cap, 8);
+    a[7] = 7;
+    int *same = sl_grow_array(a, &cap, 8, sizeof *a, 4);
+    assert_ptr_equal(same, a);
+    a = sl_grow_array(a, &cap, 9, sizeof *a, 4);
+    assert_non_null(a);
+    assert_int_equal(cap, 16);
+    assert_int_equal(a[7], 7);
+    assert_null(sl_grow_array(a, &cap, SIZE_MAX / 2, sizeof *a, 4));
+    assert_int_equal(cap, 16);
+    free(a);
 }
 
 static void test_queue_byte_bound(void **state)
@@ -195,7 +217,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_queue_bounds), cmocka_unit_test(test_queue_byte_bound),
-        cmocka_unit_test(test_queue_threads),
+        cmocka_unit_test(test_queue_threads), cmocka_unit_test(test_grow_array),
         cmocka_unit_test(test_ring_frontier), cmocka_unit_test(test_offsets),
         cmocka_unit_test(test_lsn),
     };

@@ -223,14 +223,11 @@ static int write_waiting(sl_sink_t *snk)
 
 static int file_submit(sl_sink_t *snk, sl_event_t *ev)
 {
-    if (snk->npending == snk->cap_pending) {
-        size_t ncap = snk->cap_pending ? snk->cap_pending * 2 : 1024;
-        sl_event_t **np = realloc(snk->pending, ncap * sizeof *np);
-        if (!np)
-            return SL_ERR_NOMEM;
-        snk->pending = np;
-        snk->cap_pending = ncap;
-    }
+    sl_event_t **np = sl_grow_array(snk->pending, &snk->cap_pending, snk->npending + 1,
+                                    sizeof *np, 1024);
+    if (!np)
+        return SL_ERR_NOMEM;
+    snk->pending = np;
     sl_buf_t *b = &snk->buf;
     size_t mark = b->len;
     sl_buf_add(b, "{\"topic\":", 9);

@@ -191,14 +191,10 @@ static int pipe_slot(pg_conn_t *snk)
         return rc;
     if (snk->npiped >= PIPE_MAX && (rc = pipe_drain(snk)) != SL_OK)
         return rc;
-    if (snk->npiped + 2 > snk->cap_piped) {
-        size_t nc = snk->cap_piped ? snk->cap_piped * 2 : 64;
-        const char **np = realloc(snk->piped, nc * sizeof *np);
-        if (!np)
-            return SL_ERR_NOMEM;
-        snk->piped = np;
-        snk->cap_piped = nc;
-    }
+    const char **np = sl_grow_array(snk->piped, &snk->cap_piped, snk->npiped + 2, sizeof *np, 64);
+    if (!np)
+        return SL_ERR_NOMEM;
+    snk->piped = np;
     if (PQpipelineStatus(snk->conn) == PQ_PIPELINE_OFF && PQenterPipelineMode(snk->conn) != 1)
         return conn_err(snk, "could not enter pipeline mode");
     if (snk->begin_pending) {
@@ -250,14 +246,10 @@ static int pipe_send_prepared(pg_conn_t *snk, const char *what, const char *sql,
             stmts_forget(snk);
             i = 0;
         }
-        if (snk->nstmts == snk->cap_stmts) {
-            size_t nc = snk->cap_stmts ? snk->cap_stmts * 2 : 16;
-            char **ns = realloc(snk->stmts, nc * sizeof *ns);
-            if (!ns)
-                return SL_ERR_NOMEM;
-            snk->stmts = ns;
-            snk->cap_stmts = nc;
-        }
+        char **ns = sl_grow_array(snk->stmts, &snk->cap_stmts, snk->nstmts + 1, sizeof *ns, 16);
+        if (!ns)
+            return SL_ERR_NOMEM;
+        snk->stmts = ns;
         if ((rc = pipe_slot(snk)) != SL_OK)
             return rc;
         char *copy = strdup(sql);

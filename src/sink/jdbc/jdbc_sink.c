@@ -165,9 +165,11 @@ struct sl_sink {
     size_t cap_ucols;
     bool fmt_source; /* table_format has ${source.*} placeholders */
     bool fmt_fixed;  /* ... and only source.db/schema/table, fixed for a relation */
-    /* table_format's result for the last topic and value schema (with fmt_fixed) */
+    /* table_format's result for the last topic (and value schema, when the format has
+     * source fields: only with fmt_fixed) */
     struct {
-        uint64_t sid;
+        bool valid;
+        uint64_t sid; /* 0 when the format has no source field */
         sl_buf_t topic, name;
     } tn;
     char *offsets_name;
@@ -587,14 +589,10 @@ static int rows_add_update(sl_sink_t *snk, const char *tname, const char **cols,
 static int rows_push(sl_sink_t *snk, uint64_t key_hash)
 {
     rows_t *r = &snk->rows;
-    if (r->n == r->cap_keys) {
-        size_t nc = r->cap_keys ? r->cap_keys * 2 : ROWS_MAX;
-        uint64_t *nk = realloc(r->keys, nc * sizeof *nk);
-        if (!nk)
-            return SL_ERR_NOMEM;
-        r->keys = nk;
-        r->cap_keys = nc;
-    }
+    uint64_t *nk = sl_grow_array(r->keys, &r->cap_keys, r->n + 1, sizeof *nk, ROWS_MAX);
+    if (!nk)
+        return SL_ERR_NOMEM;
+    r->keys = nk;
     r->keys[r->n] = key_hash;
     for (size_t i = 0; i < snk->p.n; i++) {
         if (params_grow(&r->p) != SL_OK)
@@ -638,14 +636,10 @@ static void tables_clear(sl_sink_t *snk)
 
 static int tables_grow(sl_sink_t *snk)
 {
-    if (snk->ntables < snk->cap_tables)
-        return SL_OK;
-    size_t nc = snk->cap_tables ? snk->cap_tables * 2 : 8;
-    tbl_t *nt = realloc(snk->tables, nc * sizeof *nt);
+    tbl_t *nt = sl_grow_array(snk->tables, &snk->cap_tables, snk->ntables + 1, sizeof *nt, 8);
     if (!nt)
         return SL_ERR_NOMEM;
     snk->tables = nt;
-    snk->cap_tables = nc;
     return SL_OK;
 }
 
@@ -676,14 +670,10 @@ static int ident_check(sl_sink_t *snk, const char *what, const char *name)
 
 static int tbl_add_col(tbl_t *t, const char *col)
 {
-    if (t->ncols == t->cap) {
-        size_t nc = t->cap ? t->cap * 2 : 16;
-        char **c = realloc(t->cols, nc * sizeof *c);
-        if (!c)
-            return SL_ERR_NOMEM;
-        t->cols = c;
-        t->cap = nc;
-    }
+    char **c = sl_grow_array(t->cols, &t->cap, t->ncols + 1, sizeof *c, 16);
+    if (!c)
+        return SL_ERR_NOMEM;
+    t->cols = c;
     if (!(t->cols[t->ncols] = strdup(col)))
         return SL_ERR_NOMEM;
     t->ncols++;
@@ -1284,29 +1274,43 @@ static void table_format_scan(sl_sink_t *snk)
     }
 }
 
-/* The table name of an event when it is known without its source block: the format uses
- * no source field, or only fields fixed for a relation and the event's topic and value
- * schema are those of the last name made. */
-static bool table_name_known(sl_sink_t *snk, const sl_event_t *ev, sl_buf_t *out)
+/* Whether the last name made can serve `ev`, and under which schema id it is kept: the
+ * format's result depends on the topic only, or, with source fields fixed for a relation,
+ * on the topic and the value schema. */
+static bool table_name_cacheable(const sl_sink_t *snk, const sl_event_t *ev, uint64_t *sid)
 {
-    if (!snk->fmt_source)
-        return table_name(snk, ev, (jdbc_val_t){NULL, -1}, out) == SL_OK;
-    if (!snk->fmt_fixed || !ev->schema_id || snk->tn.sid != ev->schema_id ||
-        snk->tn.topic.len != ev->topic_len || memcmp(snk->tn.topic.data, ev->topic, ev->topic_len))
-        return false;
-    sl_buf_add(out, snk->tn.name.data, snk->tn.name.len);
-    return sl_buf_ok(out);
+    *sid = snk->fmt_source ? ev->schema_id : 0;
+    return !snk->fmt_source || (snk->fmt_fixed && ev->schema_id);
 }
 
 static void table_name_remember(sl_sink_t *snk, const sl_event_t *ev, const sl_buf_t *name)
 {
-    if (!snk->fmt_fixed || !ev->schema_id)
+    uint64_t sid;
+    if (!table_name_cacheable(snk, ev, &sid))
         return;
     sl_buf_reset(&snk->tn.topic);
     sl_buf_reset(&snk->tn.name);
     sl_buf_add(&snk->tn.topic, ev->topic, ev->topic_len);
     sl_buf_add(&snk->tn.name, name->data, name->len);
-    snk->tn.sid = sl_buf_ok(&snk->tn.topic) && sl_buf_ok(&snk->tn.name) ? ev->schema_id : 0;
+    snk->tn.sid = sid;
+    snk->tn.valid = sl_buf_ok(&snk->tn.topic) && sl_buf_ok(&snk->tn.name);
+}
+
+/* The table name of an event when it is known without its source block: from the last
+ * name made (table_name_cacheable), or made now when the format uses no source field. */
+static bool table_name_known(sl_sink_t *snk, const sl_event_t *ev, sl_buf_t *out)
+{
+    uint64_t sid;
+    if (table_name_cacheable(snk, ev, &sid) && snk->tn.valid && snk->tn.sid == sid &&
+        snk->tn.topic.len == ev->topic_len &&
+        memcmp(snk->tn.topic.data, ev->topic, ev->topic_len) == 0) {
+        sl_buf_add(out, snk->tn.name.data, snk->tn.name.len);
+        return sl_buf_ok(out);
+    }
+    if (snk->fmt_source || table_name(snk, ev, (jdbc_val_t){NULL, -1}, out) != SL_OK)
+        return false;
+    table_name_remember(snk, ev, out);
+    return true;
 }
 
 /* Primary key column names for this event: one malloc'd block (the caller frees *out),
@@ -1464,15 +1468,12 @@ static int apply_row(sl_sink_t *snk, char op, const char *tname, const vplan_t *
     size_t ncols = 0;
     int hint = 0;
     if (mode == MODE_UPDATE) {
-        if (snk->cap_ucols < vp->n + npk) {
-            const char **nc = realloc(snk->ucols, (vp->n + npk) * sizeof *nc);
-            if (!nc) {
-                rc = SL_ERR_NOMEM;
-                goto out;
-            }
-            snk->ucols = nc;
-            snk->cap_ucols = vp->n + npk;
+        const char **uc = sl_grow_array(snk->ucols, &snk->cap_ucols, vp->n + npk, sizeof *uc, 16);
+        if (!uc) {
+            rc = SL_ERR_NOMEM;
+            goto out;
         }
+        snk->ucols = uc;
         sl_buf_adds(s, "UPDATE ");
         quote_ident(snk, s, tname);
         sl_buf_adds(s, " SET ");
@@ -2061,14 +2062,11 @@ static int jdbc_submit(sl_sink_t *snk, sl_event_t *ev)
      * pipeline's in-flight bound is what cuts a transaction larger than it */
     if (snk->npending >= (size_t)snk->batch_size && !same_txn(snk->pending[snk->npending - 1], ev))
         return SL_ERR_AGAIN;
-    if (snk->npending == snk->cap_pending) {
-        size_t nc = snk->cap_pending ? snk->cap_pending * 2 : 256;
-        sl_event_t **np = realloc(snk->pending, nc * sizeof *np);
-        if (!np)
-            return SL_ERR_NOMEM;
-        snk->pending = np;
-        snk->cap_pending = nc;
-    }
+    sl_event_t **np = sl_grow_array(snk->pending, &snk->cap_pending, snk->npending + 1,
+                                    sizeof *np, 256);
+    if (!np)
+        return SL_ERR_NOMEM;
+    snk->pending = np;
     snk->napplied = snk->npending;
     int rc = apply_one(snk, ev);
     snk->pending[snk->npending++] = ev;

@@ -504,14 +504,11 @@ static bool producer_dead(const sl_sink_t *snk)
 /* Keeps `ev` (and its reference) to be produced again on a new producer. */
 static bool resend_push(sl_sink_t *snk, sl_event_t *ev)
 {
-    if (snk->nresend == snk->resend_size) {
-        size_t nsize = snk->resend_size ? snk->resend_size * 2 : 1024;
-        sl_event_t **nr = realloc(snk->resend, nsize * sizeof *nr);
-        if (!nr)
-            return false;
-        snk->resend = nr;
-        snk->resend_size = nsize;
-    }
+    sl_event_t **nr = sl_grow_array(snk->resend, &snk->resend_size, snk->nresend + 1,
+                                    sizeof *nr, 1024);
+    if (!nr)
+        return false;
+    snk->resend = nr;
     snk->resend[snk->nresend++] = ev;
     return true;
 }
@@ -672,14 +669,10 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     if (snk->offset_kafka && !snk->closing && !m->err) {
         /* held until the transaction commits, or the offset record covering it is
          * acknowledged (invariant 1) */
-        if (snk->nheld == snk->held_size) {
-            size_t nsize = snk->held_size ? snk->held_size * 2 : 1024;
-            sl_event_t **nh = realloc(snk->held, nsize * sizeof *nh);
-            if (nh) {
-                snk->held = nh;
-                snk->held_size = nsize;
-            }
-        }
+        sl_event_t **nh = sl_grow_array(snk->held, &snk->held_size, snk->nheld + 1, sizeof *nh,
+                                        1024);
+        if (nh)
+            snk->held = nh;
         if (snk->nheld < snk->held_size) {
             snk->held[snk->nheld++] = ev; /* the reference moves to `held` */
             return;

@@ -144,17 +144,7 @@ int my_tls_validate(const sl_conf_t *conf, char *errstr, size_t errstr_size)
                  sl_conf_origin(conf, MODE_KEY), MODE_KEY, sl_conf_str(conf, MODE_KEY), CA_KEY);
         return SL_ERR_CONFIG;
     }
-    if (sl_conf_is_set(conf, CERT_KEY) != sl_conf_is_set(conf, KEY_KEY)) {
-        bool has_cert = sl_conf_is_set(conf, CERT_KEY);
-        const char *set = has_cert ? CERT_KEY : KEY_KEY;
-        const char *unset = has_cert ? KEY_KEY : CERT_KEY;
-        snprintf(errstr, errstr_size,
-                 "%s: %s is set without %s; a client certificate needs both the certificate "
-                 "and its private key",
-                 sl_conf_origin(conf, set), set, unset);
-        return SL_ERR_CONFIG;
-    }
-    return SL_OK;
+    return sl_conf_pair(conf, CERT_KEY, KEY_KEY, SL_CLIENT_CERT_WHY, errstr, errstr_size);
 }
 
 /* --- connecting --------------------------------------------------------------------- */

@@ -1390,16 +1390,7 @@ static int validate_tls(const sl_conf_t *conf, char *errstr, size_t errstr_size)
                  sl_conf_origin(conf, mode_key), mode_key, mode, files[0]);
         return SL_ERR_CONFIG;
     }
-    if (sl_conf_is_set(conf, files[1]) != sl_conf_is_set(conf, files[2])) {
-        const char *set = sl_conf_is_set(conf, files[1]) ? files[1] : files[2];
-        const char *unset = set == files[1] ? files[2] : files[1];
-        snprintf(errstr, errstr_size,
-                 "%s: %s is set without %s; a client certificate needs both the certificate "
-                 "and its private key",
-                 sl_conf_origin(conf, set), set, unset);
-        return SL_ERR_CONFIG;
-    }
-    return SL_OK;
+    return sl_conf_pair(conf, files[1], files[2], SL_CLIENT_CERT_WHY, errstr, errstr_size);
 #undef TK
 }
 
