@@ -8,6 +8,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* strcasestr */
 #endif
+#include <malloc.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -159,6 +160,21 @@ bad:
     return NULL;
 }
 
+/* Events are allocated on the source thread and freed on the pipeline thread, a few kB
+ * each, so the source thread's malloc arena fills and empties as the queue does. With
+ * glibc's defaults the emptied top of that arena is given back to the kernel and taken
+ * again moments later: a page fault per 4 kB written (bench/jdbc.sh inserts: 15% of
+ * sluice's CPU in sl_event_new). Keeping up to 64 MiB of free top and growing by 16 MiB
+ * at a time removes that; memory still in use is unchanged (peak RSS measured equal). */
+static void tune_malloc(void)
+{
+#ifdef M_TRIM_THRESHOLD
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    mallopt(M_TOP_PAD, 16 << 20);
+    mallopt(M_MMAP_THRESHOLD, 4 << 20);
+#endif
+}
+
 static int cmd_run(const char *path)
 {
     const sl_source_ops_t *sops;
@@ -174,6 +190,7 @@ static int cmd_run(const char *path)
     signal(SIGPIPE, SIG_IGN);
     signal(SIGXFSZ, SIG_IGN); /* past a file size limit, write() fails with EFBIG instead */
 
+    tune_malloc();
     sl_info("sluice %s starting: source %s, sink %s", SLUICE_VERSION, sops->name, kops->name);
     char err[2048] = "";
     int rc = sl_pipeline_run(conf, sops, kops, path, &stop_requested, err, sizeof err);
