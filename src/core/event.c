@@ -3,6 +3,8 @@
  */
 #include "core/event.h"
 
+#include "core/buf.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +48,7 @@ sl_event_t *sl_event_new(const sl_pos_t *pos, char op, const char *topic, size_t
     }
     ev->mem_size = n;
     ev->schema_id = 0;
+    ev->schema = NULL;
     return ev;
 }
 
@@ -65,8 +68,60 @@ sl_event_t *sl_event_new_marker(const sl_pos_t *pos)
 
 void sl_event_unref(sl_event_t *ev)
 {
-    if (ev && atomic_fetch_sub_explicit(&ev->refcnt, 1, memory_order_acq_rel) == 1)
+    if (ev && atomic_fetch_sub_explicit(&ev->refcnt, 1, memory_order_acq_rel) == 1) {
+        if (ev->schema)
+            sl_schema_unref(ev->schema);
         free(ev);
+    }
+}
+
+sl_schema_t *sl_schema_new(const char *key, size_t key_len, const char *value, size_t value_len)
+{
+    sl_schema_t *s = malloc(sizeof *s + (key ? key_len + 1 : 0) + (value ? value_len + 1 : 0));
+    if (!s)
+        return NULL;
+    atomic_init(&s->refcnt, 1);
+    s->id = sl_schema_id_new();
+    char *p = s->data;
+    s->key = s->value = NULL;
+    s->key_len = s->value_len = 0;
+    if (key) {
+        memcpy(p, key, key_len);
+        p[key_len] = 0;
+        s->key = p;
+        s->key_len = key_len;
+        p += key_len + 1;
+    }
+    if (value) {
+        memcpy(p, value, value_len);
+        p[value_len] = 0;
+        s->value = p;
+        s->value_len = value_len;
+    }
+    return s;
+}
+
+void sl_schema_unref(sl_schema_t *s)
+{
+    if (s && atomic_fetch_sub_explicit(&s->refcnt, 1, memory_order_acq_rel) == 1)
+        free(s);
+}
+
+void sl_event_join(const sl_event_t *ev, bool value, sl_buf_t *out)
+{
+    const char *t = value ? ev->value : ev->key;
+    size_t n = value ? ev->value_len : ev->key_len;
+    const char *s = !ev->schema ? NULL : value ? ev->schema->value : ev->schema->key;
+    if (!t)
+        return;
+    if (s) {
+        sl_buf_adds(out, "{\"schema\":");
+        sl_buf_add(out, s, value ? ev->schema->value_len : ev->schema->key_len);
+        sl_buf_adds(out, ",\"payload\":");
+    }
+    sl_buf_add(out, t, n);
+    if (s)
+        sl_buf_addc(out, '}');
 }
 
 const char *sl_lsn_fmt(uint64_t lsn, char buf[20])

@@ -23,6 +23,7 @@
 #define SL_EVENT_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,6 +48,17 @@ typedef enum sl_ev_kind {
     SL_EV_MARKER = 1 /* position only */
 } sl_ev_kind_t;
 
+/* The Connect schemas of an event's key and value, shared by every event of one relation
+ * version: immutable and reference-counted (any thread). key/value are NULL when that
+ * side carries no schema (schemas disabled, no key). */
+typedef struct sl_schema {
+    atomic_int refcnt;
+    uint64_t id; /* sl_schema_id_new() */
+    const char *key, *value;
+    size_t key_len, value_len;
+    char data[];
+} sl_schema_t;
+
 typedef struct sl_event {
     atomic_int refcnt;
     uint8_t kind; /* sl_ev_kind_t */
@@ -64,6 +76,12 @@ typedef struct sl_event {
      * cache on it instead of comparing the text (the jdbc sink). Set by the source
      * before emit; sl_schema_id_new() gives unique ids. */
     uint64_t schema_id;
+    /* NULL, or the event is split (only for a sink with SL_SINK_CAP_SPLIT, plugin.h):
+     * key and value are the bare payloads and their schemas are here, by reference, so
+     * that kilobytes of schema text are neither copied into nor parsed out of every event.
+     * The joined form {"schema":S,"payload":P} is sl_event_join()'s. schema_id equals
+     * schema->id. The event holds a reference. */
+    sl_schema_t *schema;
     char data[];
 } sl_event_t;
 
@@ -80,6 +98,22 @@ static inline sl_event_t *sl_event_ref(sl_event_t *ev)
 void sl_event_unref(sl_event_t *ev);
 /* A process-wide unique, non-zero schema id (thread-safe). */
 uint64_t sl_schema_id_new(void);
+
+/* A schema pair with a new id and copies of the texts (either may be NULL); refcnt = 1.
+ * NULL on out of memory. */
+sl_schema_t *sl_schema_new(const char *key, size_t key_len, const char *value,
+                           size_t value_len);
+static inline sl_schema_t *sl_schema_ref(sl_schema_t *s)
+{
+    atomic_fetch_add_explicit(&s->refcnt, 1, memory_order_relaxed);
+    return s;
+}
+void sl_schema_unref(sl_schema_t *s);
+/* The event's key (value == false) or value as JSON with its schema, as an unsplit event
+ * carries it: appends {"schema":S,"payload":P} for a split event whose side has a
+ * schema, else the text itself. Appends nothing for a missing key or value. */
+struct sl_buf;
+void sl_event_join(const sl_event_t *ev, bool value, struct sl_buf *out);
 
 /* PostgreSQL's textual LSN form "XXX/XXX"; buf must hold 20 bytes. */
 const char *sl_lsn_fmt(uint64_t lsn, char buf[20]);

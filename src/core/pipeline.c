@@ -264,6 +264,7 @@ int sl_pipeline_run(const sl_conf_t *conf, const sl_source_ops_t *sops, const sl
                             .acked = env_acked,
                             .opaque = p,
                             .stored_offset = stored,
+                            .split_events = caps & SL_SINK_CAP_SPLIT,
                             .conf_path = conf_path};
     if ((rc = sops->create(&p->src, conf, &senv, errstr, errstr_size)) != SL_OK)
         goto out;

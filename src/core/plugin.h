@@ -90,6 +90,10 @@ typedef struct sl_sink_ops {
  * finish. A sink that stores offsets (flush_offset) is always driven by flushes. */
 #define SL_SINK_CAP_ASYNC 1u
 
+/* The sink reads split events (sl_event_t.schema, event.h): payloads with their schemas
+ * by reference. A source may still hand it unsplit ones (schema NULL). */
+#define SL_SINK_CAP_SPLIT 4u
+
 /* --- sources ------------------------------------------------------------- */
 
 typedef struct sl_source sl_source_t;
@@ -104,6 +108,7 @@ typedef struct sl_source_env {
     bool (*acked)(void *opaque, sl_pos_t *pos);
     void *opaque;
     const char *stored_offset; /* record from the offset store, NULL when none */
+    bool split_events;         /* the sink takes split events (SL_SINK_CAP_SPLIT); optional */
     const char *conf_path;     /* for messages */
 } sl_source_env_t;
 

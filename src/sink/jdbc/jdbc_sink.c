@@ -1082,10 +1082,17 @@ static int dlq_write(sl_sink_t *snk, const sl_event_t *ev, const char *why)
         rc = params_text(snk, pos, strlen(pos));
     if (rc == SL_OK)
         rc = params_text(snk, why, strlen(why));
+    /* key and value as any other sink would write them: joined with their schemas */
+    sl_buf_t k = SL_BUF_INIT, v = SL_BUF_INIT;
+    sl_event_join(ev, false, &k);
+    sl_event_join(ev, true, &v);
     if (rc == SL_OK)
-        rc = params_text(snk, ev->key, ev->key_len);
+        rc = !sl_buf_ok(&k) || !sl_buf_ok(&v) ? SL_ERR_NOMEM
+                                              : params_text(snk, ev->key ? k.data : NULL, k.len);
     if (rc == SL_OK)
-        rc = params_text(snk, ev->value, ev->value_len);
+        rc = params_text(snk, ev->value ? v.data : NULL, v.len);
+    sl_buf_free(&k);
+    sl_buf_free(&v);
     if (rc == SL_OK)
         rc = sl_buf_ok(&snk->sql) ? exec_params(snk, "could not write a dead letter", snk->sql.data)
                                   : SL_ERR_NOMEM;
@@ -1800,8 +1807,16 @@ static int apply_event(sl_sink_t *snk, const sl_event_t *ev)
     bool same = known != NULL, hit;
     if (!known)
         known = &snk->vschemas[snk->last_schema];
-    if (split_envelope(ev->value, ev->value_len, known->plan ? known->text : NULL, known->len,
-                       same, &so, &sl, &po, &pl, &hit)) {
+    if (ev->schema) {
+        /* a split event: the payload alone, its schema by reference (event.h) */
+        if ((rc = named ? sl_jdoc_parse_until(vdoc, ev->value, ev->value_len, "after", 5)
+                        : sl_jdoc_parse(vdoc, ev->value, ev->value_len)) == SL_OK)
+            payload.tok = 0;
+        if (ev->schema->value)
+            vs = same ? known
+                      : value_schema(snk, ev->schema->value, ev->schema->value_len, ev->schema_id);
+    } else if (split_envelope(ev->value, ev->value_len, known->plan ? known->text : NULL,
+                              known->len, same, &so, &sl, &po, &pl, &hit)) {
         /* the usual layout: the schema text is recognised, only the payload is scanned, and
          * only up to its row when the source block is not needed for the table's name (a
          * source writes before and after first) */
@@ -1839,7 +1854,7 @@ static int apply_event(sl_sink_t *snk, const sl_event_t *ev)
             rc = SL_ERR_PROTO;
             goto out;
         }
-        key.tok = snk->key_schemas ? sl_jdoc_get(kdoc, 0, "payload", 7, NULL) : 0;
+        key.tok = snk->key_schemas && !ev->schema ? sl_jdoc_get(kdoc, 0, "payload", 7, NULL) : 0;
     }
     if (!named) {
         jdbc_val_t source = {vdoc, sl_jdoc_get(vdoc, payload.tok, "source", 6, NULL)};
@@ -2029,7 +2044,7 @@ static int jdbc_create(sl_sink_t **out, const sl_conf_t *conf, const sl_sink_env
 }
 
 /* Always exactly-once: the position lives in the target, in sluice_offsets. */
-static unsigned jdbc_caps(const sl_sink_t *snk) { return SL_SINK_CAP_OFFSETS; }
+static unsigned jdbc_caps(const sl_sink_t *snk) { return SL_SINK_CAP_OFFSETS | SL_SINK_CAP_SPLIT; }
 
 static int jdbc_offset_load(sl_sink_t *snk, char **text, char *errstr, size_t errstr_size)
 {

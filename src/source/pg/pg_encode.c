@@ -7,8 +7,9 @@
  *    "op":"c","ts_ms":...,"ts_us":...,"ts_ns":...}
  * each optionally wrapped as {"schema":...,"payload":...}. Schemas depend only
  * on the relation, so they are rendered once per relation (pg_encode_rel_schemas)
- * and copied into each event; row values go through the column converters
- * (pgtypes.c), the same ones for snapshot and streaming.
+ * and copied into each event (or, for a sink that takes split events, handed over by
+ * reference: rel->schema, and the event holds the bare payloads); row values go through
+ * the column converters (pgtypes.c), the same ones for snapshot and streaming.
  *
  * Invariants:
  *  1. A tuple whose column count differs from the relation's is SL_ERR_PROTO
@@ -109,8 +110,15 @@ int pg_encode_rel_schemas(sl_source_t *src, pg_rel_t *rel)
     sl_buf_addc(v, ',');
     sl_buf_adds(v, SOURCE_SCHEMA);
     sl_dbz_envelope_schema_tail(v, rel->topic, rel->topic_len);
-    rel->schema_id = sl_schema_id_new();
-    return sl_buf_ok(k) && sl_buf_ok(v) && sl_buf_ok(st) ? SL_OK : SL_ERR_NOMEM;
+    if (!sl_buf_ok(k) || !sl_buf_ok(v) || !sl_buf_ok(st))
+        return SL_ERR_NOMEM;
+    sl_schema_unref(rel->schema);
+    rel->schema = sl_schema_new(src->o.key_schemas && rel->nkeys ? k->data : NULL, k->len,
+                                src->o.value_schemas ? v->data : NULL, v->len);
+    if (!rel->schema)
+        return SL_ERR_NOMEM;
+    rel->schema_id = rel->schema->id;
+    return SL_OK;
 }
 
 static int put_value(sl_source_t *src, sl_buf_t *b, const pg_rel_t *rel, const pg_col_t *c,
@@ -246,7 +254,7 @@ int pg_encode_change(sl_source_t *src, const pg_change_t *ch)
                          rel->relname, kt->ncols, rel->ncols);
             return SL_ERR_PROTO;
         }
-        if (src->o.key_schemas) {
+        if (src->o.key_schemas && !ch->split) {
             sl_buf_adds(k, "{\"schema\":");
             sl_buf_add(k, rel->key_schema.data, rel->key_schema.len);
             sl_buf_adds(k, ",\"payload\":");
@@ -261,12 +269,12 @@ int pg_encode_change(sl_source_t *src, const pg_change_t *ch)
                 return rc;
         }
         sl_buf_addc(k, '}');
-        if (src->o.key_schemas)
+        if (src->o.key_schemas && !ch->split)
             sl_buf_addc(k, '}');
     }
 
     /* value */
-    if (src->o.value_schemas) {
+    if (src->o.value_schemas && !ch->split) {
         sl_buf_adds(v, "{\"schema\":");
         sl_buf_add(v, rel->value_schema.data, rel->value_schema.len);
         sl_buf_adds(v, ",\"payload\":");
@@ -280,18 +288,18 @@ int pg_encode_change(sl_source_t *src, const pg_change_t *ch)
     sl_buf_addc(v, ',');
     put_source(src, v, &rel->source_table, ch->snapshot, ch->ts_us, ch->xid, ch->lsn);
     sl_dbz_change_tail(v, ch->op);
-    if (src->o.value_schemas)
+    if (src->o.value_schemas && !ch->split)
         sl_buf_addc(v, '}');
     return sl_buf_ok(k) && sl_buf_ok(v) ? SL_OK : SL_ERR_NOMEM;
 }
 
 int pg_encode_truncate(sl_source_t *src, const pg_rel_t *rel, uint64_t lsn, uint32_t xid,
-                       int64_t ts_us)
+                       int64_t ts_us, bool split)
 {
     sl_buf_t *v = &src->vb;
     sl_buf_reset(&src->kb);
     sl_buf_reset(v);
-    if (src->o.value_schemas) {
+    if (src->o.value_schemas && !split) {
         sl_buf_adds(v, "{\"schema\":");
         sl_buf_add(v, rel->value_schema.data, rel->value_schema.len);
         sl_buf_adds(v, ",\"payload\":");
@@ -299,7 +307,7 @@ int pg_encode_truncate(sl_source_t *src, const pg_rel_t *rel, uint64_t lsn, uint
     sl_buf_adds(v, "{\"before\":null,\"after\":null,");
     put_source(src, v, &rel->source_table, "false", ts_us, xid, lsn);
     sl_dbz_change_tail(v, 't');
-    if (src->o.value_schemas)
+    if (src->o.value_schemas && !split)
         sl_buf_addc(v, '}');
     return sl_buf_ok(v) ? SL_OK : SL_ERR_NOMEM;
 }

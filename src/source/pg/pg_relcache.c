@@ -74,6 +74,7 @@ static void rel_free(pg_rel_t *rel)
     sl_buf_free(&rel->source_table);
     sl_buf_free(&rel->key_schema);
     sl_buf_free(&rel->value_schema);
+    sl_schema_unref(rel->schema);
     free(rel);
 }
 

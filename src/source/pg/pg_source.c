@@ -326,7 +326,8 @@ int pg_emit(sl_source_t *src, sl_event_t *ev)
 }
 
 /* rel: the relation whose value schema the value carries (NULL: none, or not the
- * relation's), for the event's schema_id. */
+ * relation's), for the event's schema_id; with split events (src->env.split_events),
+ * kb/vb hold bare payloads when rel is given (pg_change_t.split). */
 static int emit_data(sl_source_t *src, const sl_pos_t *pos, char op, const char *topic,
                      size_t topic_len, bool with_key, bool with_value, const pg_rel_t *rel)
 {
@@ -334,8 +335,12 @@ static int emit_data(sl_source_t *src, const sl_pos_t *pos, char op, const char 
         src->txn.emitted_index = pos->index;
     sl_event_t *ev = sl_event_new(pos, op, topic, topic_len, with_key && src->kb.len ? src->kb.data : NULL,
                                   src->kb.len, with_value ? src->vb.data : NULL, src->vb.len);
-    if (ev && with_value && rel && src->o.value_schemas)
+    if (ev && rel && rel->schema && src->env.split_events) {
+        ev->schema = sl_schema_ref(rel->schema);
         ev->schema_id = rel->schema_id;
+    } else if (ev && with_value && rel && src->o.value_schemas) {
+        ev->schema_id = rel->schema_id;
+    }
     return pg_emit(src, ev);
 }
 
@@ -432,7 +437,7 @@ static int emit_tombstone(sl_source_t *src, const pg_rel_t *rel, uint64_t lsn, i
     if (skip_pos(src, &pos) || !src->o.tombstones || !rel->nkeys)
         return SL_OK;
     /* src->kb still holds the key of the delete just encoded */
-    return emit_data(src, &pos, 0, rel->topic, rel->topic_len, true, false, NULL);
+    return emit_data(src, &pos, 0, rel->topic, rel->topic_len, true, false, rel);
 }
 
 static int handle_change(sl_source_t *src, const sl_pgo_msg_t *m, uint64_t lsn)
@@ -440,6 +445,7 @@ static int handle_change(sl_source_t *src, const sl_pgo_msg_t *m, uint64_t lsn)
     int rc = SL_OK;
     pg_rel_t *rel;
     pg_change_t ch = {.snapshot = "false", .lsn = lsn, .xid = src->txn.xid,
+                      .split = src->env.split_events,
                       .ts_us = src->txn.commit_ts_us};
     switch (m->type) {
     case 'R':
@@ -512,7 +518,8 @@ static int handle_change(sl_source_t *src, const sl_pgo_msg_t *m, uint64_t lsn)
             src->txn.next_index++;
             if (skip_pos(src, &pos))
                 continue;
-            rc = pg_encode_truncate(src, rel, lsn, src->txn.xid, src->txn.commit_ts_us);
+            rc = pg_encode_truncate(src, rel, lsn, src->txn.xid, src->txn.commit_ts_us,
+                                    src->env.split_events);
             if (rc == SL_OK)
                 rc = emit_data(src, &pos, 't', rel->topic, rel->topic_len, false, true, rel);
         }

@@ -59,6 +59,7 @@ typedef struct pg_rel {
     sl_buf_t key_schema;   /* {"type":"struct",...,"name":"<topic>.Key"} */
     sl_buf_t value_schema; /* the Envelope schema */
     uint64_t schema_id;    /* value_schema's identity (sl_event_t.schema_id) */
+    sl_schema_t *schema;   /* the key and value schemas (as configured) for split events */
     struct pg_rel *next;
 } pg_rel_t;
 
@@ -171,10 +172,12 @@ typedef struct pg_change {
     uint32_t xid;
     int64_t ts_us;         /* commit (or snapshot) time, unix µs */
     int64_t key_from;      /* 0: key from after, 1: key from before */
+    bool split;            /* bare payloads: the event is split (rel->schema; event.h) */
 } pg_change_t;
 /* Renders key and value of a change into src->kb / src->vb. */
 int pg_encode_change(sl_source_t *src, const pg_change_t *ch);
-int pg_encode_truncate(sl_source_t *src, const pg_rel_t *rel, uint64_t lsn, uint32_t xid, int64_t ts_us);
+int pg_encode_truncate(sl_source_t *src, const pg_rel_t *rel, uint64_t lsn, uint32_t xid, int64_t ts_us,
+                       bool split);
 int pg_encode_message(sl_source_t *src, const sl_pgo_msg_t *m, uint64_t lsn, uint32_t xid, int64_t ts_us);
 int pg_encode_heartbeat(sl_source_t *src, int64_t ts_ms);
 /* Renders the constant parts of source blocks (src->source_name, src->source_db). */
