@@ -1,6 +1,6 @@
 /*
  * test_core.c — queue bounds, the durable frontier of the txn ring, the offset
- * store's atomic record, and LSN text.
+ * store's atomic record, LSN text, and split events.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -213,13 +213,58 @@ static void test_lsn(void **state)
     assert_int_equal(sl_lsn_parse("1A", &v), -1);
 }
 
+/* A split event joins back into the text an unsplit one carries; its schemas live as long
+ * as any event or holder references them (ASan checks the releases). */
+static void assert_joined(sl_buf_t *b, const char *want)
+{
+    sl_buf_addc(b, 0);
+    assert_string_equal(b->data, want);
+}
+
+static void test_event_split(void **state)
+{
+    sl_schema_t *sc = sl_schema_new("{\"k\":1}", 7, "{\"v\":2}", 7);
+    sl_schema_t *no_key = sl_schema_new(NULL, 0, "{\"v\":3}", 7);
+    assert_non_null(sc);
+    assert_non_null(no_key);
+    assert_true(sc->id != 0 && no_key->id != sc->id);
+    sl_pos_t pos = {0};
+    sl_event_t *ev = sl_event_new(&pos, 'c', "t", 1, "{\"id\":1}", 8, "{\"after\":{}}", 12);
+    ev->schema = sl_schema_ref(sc);
+    sl_schema_unref(sc); /* the event's reference keeps it */
+    sl_buf_t b = SL_BUF_INIT;
+    sl_event_join(ev, false, &b);
+    assert_joined(&b, "{\"schema\":{\"k\":1},\"payload\":{\"id\":1}}");
+    sl_buf_reset(&b);
+    sl_event_join(ev, true, &b);
+    assert_joined(&b, "{\"schema\":{\"v\":2},\"payload\":{\"after\":{}}}");
+    sl_event_unref(ev);
+    /* no key schema: the key is joined as it is; a tombstone has no value to join */
+    ev = sl_event_new(&pos, 0, "t", 1, "{\"id\":1}", 8, NULL, 0);
+    ev->schema = no_key;
+    sl_buf_reset(&b);
+    sl_event_join(ev, false, &b);
+    assert_joined(&b, "{\"id\":1}");
+    sl_buf_reset(&b);
+    sl_event_join(ev, true, &b);
+    assert_int_equal(b.len, 0);
+    sl_event_unref(ev);
+    /* unsplit: the text itself */
+    ev = sl_event_new(&pos, 'c', "t", 1, NULL, 0, "{\"x\":1}", 7);
+    sl_buf_reset(&b);
+    sl_event_join(ev, true, &b);
+    assert_joined(&b, "{\"x\":1}");
+    sl_event_unref(ev);
+    sl_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_queue_bounds), cmocka_unit_test(test_queue_byte_bound),
         cmocka_unit_test(test_queue_threads), cmocka_unit_test(test_grow_array),
         cmocka_unit_test(test_ring_frontier), cmocka_unit_test(test_offsets),
-        cmocka_unit_test(test_lsn),
+        cmocka_unit_test(test_lsn), cmocka_unit_test(test_event_split),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -96,8 +96,15 @@ int my_encode_table_schemas(sl_source_t *src, my_table_t *t)
     sl_buf_addc(v, ',');
     source_schema(src, v);
     sl_dbz_envelope_schema_tail(v, t->topic, t->topic_len);
-    t->schema_id = sl_schema_id_new();
-    return sl_buf_ok(k) && sl_buf_ok(v) ? SL_OK : SL_ERR_NOMEM;
+    if (!sl_buf_ok(k) || !sl_buf_ok(v))
+        return SL_ERR_NOMEM;
+    sl_schema_unref(t->schema);
+    t->schema = sl_schema_new(src->o.key_schemas && t->nkeys ? k->data : NULL, k->len,
+                              src->o.value_schemas ? v->data : NULL, v->len);
+    if (!t->schema)
+        return SL_ERR_NOMEM;
+    t->schema_id = t->schema->id;
+    return SL_OK;
 }
 
 int my_encode_init(sl_source_t *src)
@@ -184,17 +191,18 @@ int my_encode_change(sl_source_t *src, const my_change_t *ch)
     sl_buf_t *k = &src->kb, *v = &src->vb;
     sl_buf_reset(k);
     sl_buf_reset(v);
+    bool split = my_split(src, t);
     if (ch->key) {
-        if (src->o.key_schemas) {
+        if (src->o.key_schemas && !split) {
             sl_buf_adds(k, "{\"schema\":");
             sl_buf_add(k, t->key_schema.data, t->key_schema.len);
             sl_buf_adds(k, ",\"payload\":");
         }
         sl_buf_add(k, ch->key, ch->key_len);
-        if (src->o.key_schemas)
+        if (src->o.key_schemas && !split)
             sl_buf_addc(k, '}');
     }
-    if (src->o.value_schemas) {
+    if (src->o.value_schemas && !split) {
         sl_buf_adds(v, "{\"schema\":");
         sl_buf_add(v, t->value_schema.data, t->value_schema.len);
         sl_buf_adds(v, ",\"payload\":");
@@ -213,7 +221,7 @@ int my_encode_change(sl_source_t *src, const my_change_t *ch)
     put_source(src, v, &t->source_db, &t->source_table, ch->snapshot, ch->ts_ms, ch->file,
                ch->pos, ch->row, ch->gtid, ch->has_thread, ch->thread, ch->query);
     sl_dbz_change_tail_at(v, ch->op, ch->now_us ? ch->now_us : sl_dbz_now_us());
-    if (src->o.value_schemas)
+    if (src->o.value_schemas && !split)
         sl_buf_addc(v, '}');
     return sl_buf_ok(k) && sl_buf_ok(v) ? SL_OK : SL_ERR_NOMEM;
 }

@@ -97,6 +97,7 @@ typedef struct my_table {
     sl_buf_t source_db;    /* ,"db":"<db>" */
     sl_buf_t key_schema, value_schema;
     uint64_t schema_id; /* value_schema's identity (sl_event_t.schema_id) */
+    sl_schema_t *schema; /* the key and value schemas (as configured) for split events */
     bool has_dates;         /* DATE/DATETIME/TIMESTAMP columns: zero dates possible */
 } my_table_t;
 
@@ -217,6 +218,12 @@ struct sl_source {
     const char *connector; /* "mysql" | "mariadb" */
 };
 
+/* Row events of table t are split (bare payloads, schemas by reference: event.h). */
+static inline bool my_split(const sl_source_t *src, const my_table_t *t)
+{
+    return src->env.split_events && t->schema;
+}
+
 /* my_source.c */
 void my_fail(sl_source_t *src, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int my_query(sl_source_t *src, MYSQL *c, const char *sql);
@@ -287,6 +294,8 @@ typedef struct my_change {
     const char *query; /* NULL: null */
     int64_t now_us;    /* processing time for ts_ms/us/ns (0: read the clock) */
 } my_change_t;
+/* Renders key and value of a row change into src->kb / src->vb: bare payloads when the
+ * events are split (my_split; event.h). */
 int my_encode_change(sl_source_t *src, const my_change_t *ch);
 int my_encode_schema_change(sl_source_t *src, const my_ddl_t *ddl, uint64_t ts_ms,
                             const char *file, uint32_t pos, const char *gtid);

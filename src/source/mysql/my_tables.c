@@ -315,6 +315,7 @@ void my_table_free(my_table_t *t)
     sl_buf_free(&t->source_db);
     sl_buf_free(&t->key_schema);
     sl_buf_free(&t->value_schema);
+    sl_schema_unref(t->schema);
     free(t);
 }
 

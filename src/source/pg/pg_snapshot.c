@@ -42,15 +42,17 @@ typedef struct snap {
 static int snapshot_row(snap_t *s, const pg_rel_t *rel, sl_pgo_tuple_t *tup, bool first_in_table)
 {
     sl_source_t *src = s->src;
+    bool split = src->env.split_events && rel->schema;
     pg_change_t ch = {.op = 'r', .rel = rel, .after = tup, .snapshot = "true",
-                      .lsn = s->consistent_lsn, .ts_us = s->ts_us};
+                      .lsn = s->consistent_lsn, .ts_us = s->ts_us, .split = split};
     int rc = pg_encode_change(src, &ch);
     if (rc != SL_OK)
         return rc;
     sl_pos_t pos = {.index = s->hold.rows, .flags = SL_POS_SNAPSHOT};
     sl_event_t *ev;
     rc = sl_dbz_snap_hold(&s->hold, &src->kb, &src->vb, src->snap_off, rel->topic, rel->topic_len,
-                          src->o.value_schemas ? rel->schema_id : 0, &pos, first_in_table, &ev);
+                          src->o.value_schemas || split ? rel->schema_id : 0,
+                          split ? rel->schema : NULL, &pos, first_in_table, &ev);
     if (rc != SL_OK)
         return rc;
     return ev ? pg_emit(src, ev) : SL_OK;
