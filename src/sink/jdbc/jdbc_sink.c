@@ -185,11 +185,27 @@ struct sl_sink {
     size_t ndead;   /* dead letters written in the open transaction */
     tbl_t *tables;
     size_t ntables, cap_tables;
+    uint64_t tables_epoch; /* counts tables_clear() calls */
     sl_buf_t sql;
     params_t p;
     rows_t rows;
-    /* the last value schema seen: its exact text and its parsed form (events of one table
-     * carry the same schema text; parsing it for every row was most of the sink's CPU) */
+    /* The INSERT (or upsert) of the last row that had all its fields, for the next row of
+     * the same table, schema and key columns (most rows): which fields it takes and its
+     * text, so that such a row costs no name comparisons and no quoting (apply_row). */
+    struct ishape {
+        bool valid;
+        const vplan_t *vp;
+        uint64_t gen; /* vp's */
+        int mode;
+        uint64_t epoch;     /* snk->tables_epoch then */
+        size_t tcols;       /* the table's column count then (columns are only added) */
+        sl_buf_t tname, pk; /* table name; key column names, each NUL-terminated */
+        size_t npk;
+        uint8_t *fl; /* per field of vp: ISH_IN, ISH_PK */
+        size_t cap_fl;
+        sl_buf_t sql;
+        size_t tgt_off, tgt_len, vals_off, vals_len;
+    } ish;
     /* value schemas by their exact text: parsed once (events of a table carry the same
      * schema text; parsing it for every row was most of the sink's CPU); `gen` tells a
      * table which schema it was last checked against */
@@ -632,6 +648,7 @@ static void tables_clear(sl_sink_t *snk)
     for (size_t i = 0; i < snk->ntables; i++)
         tbl_free(&snk->tables[i]);
     snk->ntables = 0;
+    snk->tables_epoch++;
 }
 
 static int tables_grow(sl_sink_t *snk)
@@ -1455,6 +1472,145 @@ static void upsert_clause(const sl_sink_t *snk, sl_buf_t *s, const tbl_t *t, con
     }
 }
 
+#define ISH_IN 1u /* the statement takes this field */
+#define ISH_PK 2u /* ... and it is a key column */
+#define FNV_BASIS 0xcbf29ce484222325ULL
+
+/* Where an INSERT's parts sit in snk->sql (rows_start). */
+typedef struct insert_at {
+    size_t tgt_off, tgt_len, vals_off, vals_len;
+} insert_at_t;
+
+/* Whether snk->ish is the statement for a row of this table, schema, mode and key. */
+static bool ishape_fits(const sl_sink_t *snk, const char *tname, const tbl_t *t,
+                        const vplan_t *vp, uint64_t gen, int mode, const char **pk, size_t npk)
+{
+    const struct ishape *h = &snk->ish;
+    if (!h->valid || h->vp != vp || h->gen != gen || h->mode != mode ||
+        h->epoch != snk->tables_epoch || h->tcols != t->ncols || h->npk != npk ||
+        strcmp(h->tname.data, tname) != 0)
+        return false;
+    const char *p = h->pk.data;
+    for (size_t k = 0; k < npk; k++, p += strlen(p) + 1)
+        if (strcmp(p, pk[k]) != 0)
+            return false;
+    return true;
+}
+
+/* The row's parameters and statement by snk->ish (ishape_fits). SL_ERR_AGAIN: a field it
+ * takes is an unchanged TOAST value, which this row's statement must leave out. */
+static int ishape_params(sl_sink_t *snk, const vplan_t *vp, jdbc_val_t row, char op,
+                         insert_at_t *at, uint64_t *key_hash)
+{
+    const struct ishape *h = &snk->ish;
+    int hint = 0, rc;
+    *key_hash = FNV_BASIS;
+    for (size_t i = 0; i < vp->n; i++) {
+        if (!(h->fl[i] & ISH_IN))
+            continue;
+        jdbc_val_t v = row_value(row, vp->f[i].name, &hint);
+        if (op == 'u' && jdbc_is_unavailable(v))
+            return SL_ERR_AGAIN;
+        size_t num;
+        if ((rc = params_add(snk, &vp->f[i].f, v, vp->f[i].name, &num)) != SL_OK)
+            return rc;
+        if (h->fl[i] & ISH_PK)
+            *key_hash = fnv1a(*key_hash, snk->p.b.data + snk->p.off[num - 1],
+                              snk->p.p[num - 1].len + 1);
+    }
+    *at = (insert_at_t){h->tgt_off, h->tgt_len, h->vals_off, h->vals_len};
+    sl_buf_reset(&snk->sql);
+    sl_buf_add(&snk->sql, h->sql.data, h->sql.len);
+    return sl_buf_ok(&snk->sql) ? SL_OK : SL_ERR_NOMEM;
+}
+
+/* Builds the row's INSERT (or upsert) in snk->sql / snk->p, and keeps it in snk->ish for
+ * the rows after it when no field was left out for being an unchanged TOAST value. */
+static int insert_sql(sl_sink_t *snk, char op, int mode, const char *tname, const tbl_t *t,
+                      const vplan_t *vp, uint64_t gen, jdbc_val_t row, const char **pk,
+                      size_t npk, insert_at_t *at, uint64_t *key_hash)
+{
+    struct ishape *h = &snk->ish;
+    sl_buf_t *s = &snk->sql;
+    uint8_t *fl = sl_grow_array(h->fl, &h->cap_fl, vp->n ? vp->n : 1, 1, 16);
+    if (!fl)
+        return SL_ERR_NOMEM;
+    h->fl = fl;
+    h->valid = false;
+    bool complete = true;
+    int hint = 0, rc;
+    size_t ncols = 0;
+    sl_buf_reset(s);
+    sl_buf_adds(s, "INSERT INTO ");
+    at->tgt_off = s->len;
+    quote_ident(snk, s, tname);
+    sl_buf_adds(s, " (");
+    sl_buf_t vals = SL_BUF_INIT;
+    *key_hash = FNV_BASIS;
+    for (size_t i = 0; i < vp->n; i++) {
+        const char *c = vp->f[i].name;
+        jdbc_val_t v = row_value(row, c, &hint);
+        fl[i] = 0;
+        if (!tbl_has(snk, t, c))
+            continue;
+        if (op == 'u' && jdbc_is_unavailable(v)) { /* invariant 4 */
+            complete = false;
+            continue;
+        }
+        size_t num;
+        if ((rc = params_add(snk, &vp->f[i].f, v, c, &num)) != SL_OK) {
+            sl_buf_free(&vals);
+            return rc;
+        }
+        fl[i] = ISH_IN;
+        if (in_list(pk, npk, c)) {
+            fl[i] |= ISH_PK;
+            const jdbc_param_t *x = &snk->p.p[num - 1];
+            *key_hash = fnv1a(*key_hash, snk->p.b.data + snk->p.off[num - 1], x->len + 1);
+        }
+        if (ncols++) {
+            sl_buf_adds(s, ", ");
+            sl_buf_adds(&vals, ", ");
+        }
+        quote_ident(snk, s, c);
+        placeholder(snk, &vals, num);
+    }
+    sl_buf_addc(s, ')');
+    at->tgt_len = s->len - at->tgt_off;
+    sl_buf_adds(s, " VALUES ");
+    at->vals_off = s->len;
+    sl_buf_addc(s, '(');
+    sl_buf_add(s, vals.data, vals.len);
+    sl_buf_addc(s, ')');
+    at->vals_len = s->len - at->vals_off;
+    sl_buf_free(&vals);
+    if (mode == MODE_UPSERT)
+        upsert_clause(snk, s, t, vp, row, op, pk, npk);
+    if (!sl_buf_ok(s))
+        return SL_ERR_NOMEM;
+    if (complete) {
+        sl_buf_reset(&h->sql);
+        sl_buf_add(&h->sql, s->data, s->len);
+        sl_buf_reset(&h->tname);
+        sl_buf_add(&h->tname, tname, strlen(tname) + 1);
+        sl_buf_reset(&h->pk);
+        for (size_t k = 0; k < npk; k++)
+            sl_buf_add(&h->pk, pk[k], strlen(pk[k]) + 1);
+        h->vp = vp;
+        h->gen = gen;
+        h->mode = mode;
+        h->epoch = snk->tables_epoch;
+        h->tcols = t->ncols;
+        h->npk = npk;
+        h->tgt_off = at->tgt_off;
+        h->tgt_len = at->tgt_len;
+        h->vals_off = at->vals_off;
+        h->vals_len = at->vals_len;
+        h->valid = sl_buf_ok(&h->sql) && sl_buf_ok(&h->tname) && sl_buf_ok(&h->pk);
+    }
+    return SL_OK;
+}
+
 static int apply_row(sl_sink_t *snk, char op, const char *tname, const vplan_t *vp,
                      uint64_t gen, jdbc_val_t row, jdbc_val_t key)
 {
@@ -1505,7 +1661,7 @@ static int apply_row(sl_sink_t *snk, char op, const char *tname, const vplan_t *
             SL_OK)
             goto out;
         if (!snk->careful && TARGET(snk)->multi_update && npk) {
-            uint64_t key_hash = 0xcbf29ce484222325ULL;
+            uint64_t key_hash = FNV_BASIS;
             for (size_t k = 0; k < npk; k++) {
                 size_t x = ncols + k;
                 snk->ucols[x] = pk[k];
@@ -1517,48 +1673,19 @@ static int apply_row(sl_sink_t *snk, char op, const char *tname, const vplan_t *
             goto out;
         }
     } else {
-        sl_buf_adds(s, "INSERT INTO ");
-        size_t tgt_off = s->len;
-        quote_ident(snk, s, tname);
-        sl_buf_adds(s, " (");
-        sl_buf_t vals = SL_BUF_INIT;
-        uint64_t key_hash = 0xcbf29ce484222325ULL;
-        for (size_t i = 0; i < vp->n; i++) {
-            const char *c = vp->f[i].name;
-            jdbc_val_t v = row_value(row, c, &hint);
-            if (!tbl_has(snk, t, c) || (op == 'u' && jdbc_is_unavailable(v)))
-                continue; /* invariant 4 */
-            size_t num;
-            if ((rc = params_add(snk, &vp->f[i].f, v, c, &num)) != SL_OK) {
-                sl_buf_free(&vals);
-                goto out;
-            }
-            if (in_list(pk, npk, c)) {
-                const jdbc_param_t *x = &snk->p.p[num - 1];
-                key_hash = fnv1a(key_hash, snk->p.b.data + snk->p.off[num - 1], x->len + 1);
-            }
-            if (ncols++) {
-                sl_buf_adds(s, ", ");
-                sl_buf_adds(&vals, ", ");
-            }
-            quote_ident(snk, s, c);
-            placeholder(snk, &vals, num);
+        insert_at_t at;
+        uint64_t key_hash;
+        if (!ishape_fits(snk, tname, t, vp, gen, mode, pk, npk) ||
+            (rc = ishape_params(snk, vp, row, op, &at, &key_hash)) == SL_ERR_AGAIN) {
+            params_reset(&snk->p);
+            rc = insert_sql(snk, op, mode, tname, t, vp, gen, row, pk, npk, &at, &key_hash);
         }
-        sl_buf_addc(s, ')');
-        size_t tgt_len = s->len - tgt_off;
-        sl_buf_adds(s, " VALUES ");
-        size_t vals_off = s->len;
-        sl_buf_addc(s, '(');
-        sl_buf_add(s, vals.data, vals.len);
-        sl_buf_addc(s, ')');
-        size_t vals_len = s->len - vals_off;
-        sl_buf_free(&vals);
-        if (mode == MODE_UPSERT)
-            upsert_clause(snk, s, t, vp, row, op, pk, npk);
+        if (rc != SL_OK)
+            goto out;
         if (!snk->careful) { /* careful mode: one statement per event, to find the bad one */
-            rc = sl_buf_ok(s)
-                     ? rows_add(snk, tname, tgt_off, tgt_len, vals_off, vals_len, key_hash)
-                     : SL_ERR_NOMEM;
+            rc = sl_buf_ok(s) ? rows_add(snk, tname, at.tgt_off, at.tgt_len, at.vals_off,
+                                         at.vals_len, key_hash)
+                              : SL_ERR_NOMEM;
             goto out;
         }
     }
@@ -1925,6 +2052,10 @@ static void jdbc_destroy(sl_sink_t *snk)
     }
     sl_buf_free(&snk->scratch);
     sl_buf_free(&snk->sql);
+    sl_buf_free(&snk->ish.tname);
+    sl_buf_free(&snk->ish.pk);
+    sl_buf_free(&snk->ish.sql);
+    free(snk->ish.fl);
     sl_buf_free(&snk->rows.shape);
     sl_buf_free(&snk->rows.table);
     sl_buf_free(&snk->rows.sql);
