@@ -189,11 +189,13 @@ struct sl_sink {
     sl_buf_t sql;
     params_t p;
     rows_t rows;
-    /* The INSERT (or upsert) of the last row that had all its fields, for the next row of
-     * the same table, schema and key columns (most rows): which fields it takes and its
-     * text, so that such a row costs no name comparisons and no quoting (apply_row). */
-    struct ishape {
+    /* The statement of the last row that had all its fields (INSERT, upsert or UPDATE), for
+     * the next row of the same table, schema and key columns (most rows): which fields it
+     * takes and its text, so that such a row costs no name comparisons and no quoting
+     * (apply_row). */
+    struct stmt_shape {
         bool valid;
+        bool update; /* an UPDATE ... SET (fields SHAPE_IN) WHERE (the key), else an INSERT */
         const vplan_t *vp;
         uint64_t gen; /* vp's */
         int mode;
@@ -201,11 +203,11 @@ struct sl_sink {
         size_t tcols;       /* the table's column count then (columns are only added) */
         sl_buf_t tname, pk; /* table name; key column names, each NUL-terminated */
         size_t npk;
-        uint8_t *fl; /* per field of vp: ISH_IN, ISH_PK */
+        uint8_t *fl; /* per field of vp: SHAPE_IN, SHAPE_PK */
         size_t cap_fl;
         sl_buf_t sql;
         size_t tgt_off, tgt_len, vals_off, vals_len;
-    } ish;
+    } stmt;
     /* value schemas by their exact text: parsed once (events of a table carry the same
      * schema text; parsing it for every row was most of the sink's CPU); `gen` tells a
      * table which schema it was last checked against */
@@ -1399,11 +1401,13 @@ static bool in_list(const char **a, size_t n, const char *s)
     return false;
 }
 
-/* WHERE pk1 = $a AND pk2 = $b ...; key values from `src` (key payload or a row image). */
+/* WHERE pk1 = $a AND pk2 = $b ...; key values from `src` (key payload or a row image).
+ * Without `text`, the parameters only (the statement is known: snk->stmt). */
 static int add_where(sl_sink_t *snk, const vplan_t *vp, jdbc_val_t src, const char **pk,
-                     size_t npk)
+                     size_t npk, bool text)
 {
-    sl_buf_adds(&snk->sql, " WHERE ");
+    if (text)
+        sl_buf_adds(&snk->sql, " WHERE ");
     for (size_t k = 0; k < npk; k++) {
         const jdbc_field_t *fs = field_schema(vp, pk[k]);
         jdbc_val_t v = {src.doc, sl_jdoc_get(src.doc, src.tok, pk[k], strlen(pk[k]), NULL)};
@@ -1416,6 +1420,8 @@ static int add_where(sl_sink_t *snk, const vplan_t *vp, jdbc_val_t src, const ch
         int rc = params_add(snk, fs, v, pk[k], &num);
         if (rc != SL_OK)
             return rc;
+        if (!text)
+            continue;
         if (k)
             sl_buf_adds(&snk->sql, " AND ");
         quote_ident(snk, &snk->sql, pk[k]);
@@ -1472,8 +1478,8 @@ static void upsert_clause(const sl_sink_t *snk, sl_buf_t *s, const tbl_t *t, con
     }
 }
 
-#define ISH_IN 1u /* the statement takes this field */
-#define ISH_PK 2u /* ... and it is a key column */
+#define SHAPE_IN 1u /* the statement takes this field */
+#define SHAPE_PK 2u /* ... and it is a key column */
 #define FNV_BASIS 0xcbf29ce484222325ULL
 
 /* Where an INSERT's parts sit in snk->sql (rows_start). */
@@ -1481,12 +1487,12 @@ typedef struct insert_at {
     size_t tgt_off, tgt_len, vals_off, vals_len;
 } insert_at_t;
 
-/* Whether snk->ish is the statement for a row of this table, schema, mode and key. */
-static bool ishape_fits(const sl_sink_t *snk, const char *tname, const tbl_t *t,
+/* Whether snk->stmt is the statement for a row of this table, schema, mode and key. */
+static bool shape_fits(const sl_sink_t *snk, const char *tname, const tbl_t *t,
                         const vplan_t *vp, uint64_t gen, int mode, const char **pk, size_t npk)
 {
-    const struct ishape *h = &snk->ish;
-    if (!h->valid || h->vp != vp || h->gen != gen || h->mode != mode ||
+    const struct stmt_shape *h = &snk->stmt;
+    if (!h->valid || h->update != (mode == MODE_UPDATE) || h->vp != vp || h->gen != gen || h->mode != mode ||
         h->epoch != snk->tables_epoch || h->tcols != t->ncols || h->npk != npk ||
         strcmp(h->tname.data, tname) != 0)
         return false;
@@ -1497,40 +1503,76 @@ static bool ishape_fits(const sl_sink_t *snk, const char *tname, const tbl_t *t,
     return true;
 }
 
-/* The row's parameters and statement by snk->ish (ishape_fits). SL_ERR_AGAIN: a field it
- * takes is an unchanged TOAST value, which this row's statement must leave out. */
-static int ishape_params(sl_sink_t *snk, const vplan_t *vp, jdbc_val_t row, char op,
-                         insert_at_t *at, uint64_t *key_hash)
+/* The row's parameters and statement by snk->stmt (shape_fits). SL_ERR_AGAIN: a field it
+ * takes is an unchanged TOAST value, which this row's statement must leave out. An
+ * UPDATE's SET columns go to snk->ucols (*nset of them), its key values come from `where`
+ * (update_stmt). */
+static int shape_params(sl_sink_t *snk, const vplan_t *vp, jdbc_val_t row, char op,
+                         jdbc_val_t where, const char **pk, size_t npk, insert_at_t *at,
+                         size_t *nset, uint64_t *key_hash)
 {
-    const struct ishape *h = &snk->ish;
+    const struct stmt_shape *h = &snk->stmt;
     int hint = 0, rc;
     *key_hash = FNV_BASIS;
+    *nset = 0;
     for (size_t i = 0; i < vp->n; i++) {
-        if (!(h->fl[i] & ISH_IN))
+        if (!(h->fl[i] & SHAPE_IN))
             continue;
         jdbc_val_t v = row_value(row, vp->f[i].name, &hint);
-        if (op == 'u' && jdbc_is_unavailable(v))
+        if ((op == 'u' || h->update) && jdbc_is_unavailable(v))
             return SL_ERR_AGAIN;
         size_t num;
         if ((rc = params_add(snk, &vp->f[i].f, v, vp->f[i].name, &num)) != SL_OK)
             return rc;
-        if (h->fl[i] & ISH_PK)
+        if (h->update)
+            snk->ucols[(*nset)++] = vp->f[i].name;
+        if (h->fl[i] & SHAPE_PK)
             *key_hash = fnv1a(*key_hash, snk->p.b.data + snk->p.off[num - 1],
                               snk->p.p[num - 1].len + 1);
     }
+    if (h->update && (rc = add_where(snk, vp, where, pk, npk, false)) != SL_OK)
+        return rc;
     *at = (insert_at_t){h->tgt_off, h->tgt_len, h->vals_off, h->vals_len};
     sl_buf_reset(&snk->sql);
     sl_buf_add(&snk->sql, h->sql.data, h->sql.len);
     return sl_buf_ok(&snk->sql) ? SL_OK : SL_ERR_NOMEM;
 }
 
-/* Builds the row's INSERT (or upsert) in snk->sql / snk->p, and keeps it in snk->ish for
+/* Keeps the statement in snk->sql (whose fields are marked in snk->stmt.fl) for the rows
+ * after it. */
+static void shape_keep(sl_sink_t *snk, const char *tname, const tbl_t *t, const vplan_t *vp,
+                        uint64_t gen, int mode, const char **pk, size_t npk,
+                        const insert_at_t *at)
+{
+    struct stmt_shape *h = &snk->stmt;
+    sl_buf_reset(&h->sql);
+    sl_buf_add(&h->sql, snk->sql.data, snk->sql.len);
+    sl_buf_reset(&h->tname);
+    sl_buf_add(&h->tname, tname, strlen(tname) + 1);
+    sl_buf_reset(&h->pk);
+    for (size_t k = 0; k < npk; k++)
+        sl_buf_add(&h->pk, pk[k], strlen(pk[k]) + 1);
+    h->update = mode == MODE_UPDATE;
+    h->vp = vp;
+    h->gen = gen;
+    h->mode = mode;
+    h->epoch = snk->tables_epoch;
+    h->tcols = t->ncols;
+    h->npk = npk;
+    h->tgt_off = at->tgt_off;
+    h->tgt_len = at->tgt_len;
+    h->vals_off = at->vals_off;
+    h->vals_len = at->vals_len;
+    h->valid = sl_buf_ok(&h->sql) && sl_buf_ok(&h->tname) && sl_buf_ok(&h->pk);
+}
+
+/* Builds the row's INSERT (or upsert) in snk->sql / snk->p, and keeps it in snk->stmt for
  * the rows after it when no field was left out for being an unchanged TOAST value. */
 static int insert_sql(sl_sink_t *snk, char op, int mode, const char *tname, const tbl_t *t,
                       const vplan_t *vp, uint64_t gen, jdbc_val_t row, const char **pk,
                       size_t npk, insert_at_t *at, uint64_t *key_hash)
 {
-    struct ishape *h = &snk->ish;
+    struct stmt_shape *h = &snk->stmt;
     sl_buf_t *s = &snk->sql;
     uint8_t *fl = sl_grow_array(h->fl, &h->cap_fl, vp->n ? vp->n : 1, 1, 16);
     if (!fl)
@@ -1562,9 +1604,9 @@ static int insert_sql(sl_sink_t *snk, char op, int mode, const char *tname, cons
             sl_buf_free(&vals);
             return rc;
         }
-        fl[i] = ISH_IN;
+        fl[i] = SHAPE_IN;
         if (in_list(pk, npk, c)) {
-            fl[i] |= ISH_PK;
+            fl[i] |= SHAPE_PK;
             const jdbc_param_t *x = &snk->p.p[num - 1];
             *key_hash = fnv1a(*key_hash, snk->p.b.data + snk->p.off[num - 1], x->len + 1);
         }
@@ -1588,26 +1630,62 @@ static int insert_sql(sl_sink_t *snk, char op, int mode, const char *tname, cons
         upsert_clause(snk, s, t, vp, row, op, pk, npk);
     if (!sl_buf_ok(s))
         return SL_ERR_NOMEM;
-    if (complete) {
-        sl_buf_reset(&h->sql);
-        sl_buf_add(&h->sql, s->data, s->len);
-        sl_buf_reset(&h->tname);
-        sl_buf_add(&h->tname, tname, strlen(tname) + 1);
-        sl_buf_reset(&h->pk);
-        for (size_t k = 0; k < npk; k++)
-            sl_buf_add(&h->pk, pk[k], strlen(pk[k]) + 1);
-        h->vp = vp;
-        h->gen = gen;
-        h->mode = mode;
-        h->epoch = snk->tables_epoch;
-        h->tcols = t->ncols;
-        h->npk = npk;
-        h->tgt_off = at->tgt_off;
-        h->tgt_len = at->tgt_len;
-        h->vals_off = at->vals_off;
-        h->vals_len = at->vals_len;
-        h->valid = sl_buf_ok(&h->sql) && sl_buf_ok(&h->tname) && sl_buf_ok(&h->pk);
+    if (complete)
+        shape_keep(snk, tname, t, vp, gen, mode, pk, npk, at);
+    return SL_OK;
+}
+
+/* The UPDATE of the row (mode MODE_UPDATE) in snk->sql / snk->p, its SET columns in
+ * snk->ucols (*nset of them; 0: nothing to set, no statement), key values from `where`;
+ * kept in snk->stmt like insert_sql's. */
+static int update_stmt(sl_sink_t *snk, const char *tname, const tbl_t *t, const vplan_t *vp,
+                       uint64_t gen, jdbc_val_t row, jdbc_val_t where, const char **pk,
+                       size_t npk, size_t *nset, uint64_t *key_hash)
+{
+    struct stmt_shape *h = &snk->stmt;
+    sl_buf_t *s = &snk->sql;
+    uint8_t *fl = sl_grow_array(h->fl, &h->cap_fl, vp->n ? vp->n : 1, 1, 16);
+    if (!fl)
+        return SL_ERR_NOMEM;
+    h->fl = fl;
+    h->valid = false;
+    bool complete = true;
+    int hint = 0, rc;
+    *nset = 0;
+    *key_hash = FNV_BASIS;
+    sl_buf_reset(s);
+    sl_buf_adds(s, "UPDATE ");
+    quote_ident(snk, s, tname);
+    sl_buf_adds(s, " SET ");
+    for (size_t i = 0; i < vp->n; i++) {
+        const char *c = vp->f[i].name;
+        jdbc_val_t v = row_value(row, c, &hint);
+        fl[i] = 0;
+        if (!tbl_has(snk, t, c) || in_list(pk, npk, c))
+            continue;
+        if (jdbc_is_unavailable(v)) { /* invariant 4 */
+            complete = false;
+            continue;
+        }
+        size_t num;
+        if ((rc = params_add(snk, &vp->f[i].f, v, c, &num)) != SL_OK)
+            return rc;
+        fl[i] = SHAPE_IN;
+        snk->ucols[*nset] = c;
+        if ((*nset)++)
+            sl_buf_adds(s, ", ");
+        quote_ident(snk, s, c);
+        sl_buf_adds(s, " = ");
+        placeholder(snk, s, num);
     }
+    if (*nset == 0) /* nothing but the key (or only unchanged TOAST values) */
+        return SL_OK;
+    if ((rc = add_where(snk, vp, where, pk, npk, true)) != SL_OK)
+        return rc;
+    if (!sl_buf_ok(s))
+        return SL_ERR_NOMEM;
+    if (complete)
+        shape_keep(snk, tname, t, vp, gen, MODE_UPDATE, pk, npk, &(insert_at_t){0});
     return SL_OK;
 }
 
@@ -1629,7 +1707,6 @@ static int apply_row(sl_sink_t *snk, char op, const char *tname, const vplan_t *
     sl_buf_reset(s);
     params_reset(&snk->p);
     size_t ncols = 0;
-    int hint = 0;
     if (mode == MODE_UPDATE) {
         const char **uc = sl_grow_array(snk->ucols, &snk->cap_ucols, vp->n + npk, sizeof *uc, 16);
         if (!uc) {
@@ -1637,31 +1714,18 @@ static int apply_row(sl_sink_t *snk, char op, const char *tname, const vplan_t *
             goto out;
         }
         snk->ucols = uc;
-        sl_buf_adds(s, "UPDATE ");
-        quote_ident(snk, s, tname);
-        sl_buf_adds(s, " SET ");
-        for (size_t i = 0; i < vp->n; i++) {
-            const char *c = vp->f[i].name;
-            jdbc_val_t v = row_value(row, c, &hint);
-            if (!tbl_has(snk, t, c) || in_list(pk, npk, c) || jdbc_is_unavailable(v))
-                continue; /* invariant 4 */
-            size_t num;
-            if ((rc = params_add(snk, &vp->f[i].f, v, c, &num)) != SL_OK)
-                goto out;
-            snk->ucols[ncols] = c;
-            if (ncols++)
-                sl_buf_adds(s, ", ");
-            quote_ident(snk, s, c);
-            sl_buf_adds(s, " = ");
-            placeholder(snk, s, num);
+        jdbc_val_t where = snk->pk_mode == PK_RECORD_KEY ? key : row;
+        insert_at_t at;
+        uint64_t key_hash;
+        if (!shape_fits(snk, tname, t, vp, gen, mode, pk, npk) ||
+            (rc = shape_params(snk, vp, row, op, where, pk, npk, &at, &ncols, &key_hash)) ==
+                SL_ERR_AGAIN) {
+            params_reset(&snk->p);
+            rc = update_stmt(snk, tname, t, vp, gen, row, where, pk, npk, &ncols, &key_hash);
         }
-        if (ncols == 0) /* nothing but the key (or only unchanged TOAST values) */
-            goto out;
-        if ((rc = add_where(snk, vp, snk->pk_mode == PK_RECORD_KEY ? key : row, pk, npk)) !=
-            SL_OK)
+        if (rc != SL_OK || ncols == 0)
             goto out;
         if (!snk->careful && TARGET(snk)->multi_update && npk) {
-            uint64_t key_hash = FNV_BASIS;
             for (size_t k = 0; k < npk; k++) {
                 size_t x = ncols + k;
                 snk->ucols[x] = pk[k];
@@ -1675,8 +1739,9 @@ static int apply_row(sl_sink_t *snk, char op, const char *tname, const vplan_t *
     } else {
         insert_at_t at;
         uint64_t key_hash;
-        if (!ishape_fits(snk, tname, t, vp, gen, mode, pk, npk) ||
-            (rc = ishape_params(snk, vp, row, op, &at, &key_hash)) == SL_ERR_AGAIN) {
+        if (!shape_fits(snk, tname, t, vp, gen, mode, pk, npk) ||
+            (rc = shape_params(snk, vp, row, op, row, pk, npk, &at, &ncols, &key_hash)) ==
+                SL_ERR_AGAIN) {
             params_reset(&snk->p);
             rc = insert_sql(snk, op, mode, tname, t, vp, gen, row, pk, npk, &at, &key_hash);
         }
@@ -1715,7 +1780,7 @@ static int apply_delete(sl_sink_t *snk, const char *tname, const vplan_t *vp,
     params_reset(&snk->p);
     sl_buf_adds(&snk->sql, "DELETE FROM ");
     quote_ident(snk, &snk->sql, tname);
-    if ((rc = add_where(snk, vp, src, pk, npk)) != SL_OK)
+    if ((rc = add_where(snk, vp, src, pk, npk, true)) != SL_OK)
         goto out;
     rc = sl_buf_ok(&snk->sql) ? exec_params(snk, "DELETE failed", snk->sql.data) : SL_ERR_NOMEM;
 out:
@@ -2052,10 +2117,10 @@ static void jdbc_destroy(sl_sink_t *snk)
     }
     sl_buf_free(&snk->scratch);
     sl_buf_free(&snk->sql);
-    sl_buf_free(&snk->ish.tname);
-    sl_buf_free(&snk->ish.pk);
-    sl_buf_free(&snk->ish.sql);
-    free(snk->ish.fl);
+    sl_buf_free(&snk->stmt.tname);
+    sl_buf_free(&snk->stmt.pk);
+    sl_buf_free(&snk->stmt.sql);
+    free(snk->stmt.fl);
     sl_buf_free(&snk->rows.shape);
     sl_buf_free(&snk->rows.table);
     sl_buf_free(&snk->rows.sql);
