@@ -507,10 +507,6 @@ static int pg_exec(jdbc_conn_t *c, const char *what, const char *sql, const jdbc
 
 #define COPY_CHUNK 65536 /* rows are handed to libpq in pieces of about this size */
 
-/* One field in COPY's text format (invariant 4): \N for NULL; backslash, tab, newline and
- * carriage return escaped; every other byte as it is. A value ends at its first NUL byte,
- * as a text parameter does (libpq reads parameters as C strings), so COPY and INSERT store
- * the same text. */
 /* True when one of the 8 bytes in x is '\\' or below 0x0E (NUL, tab, newline, carriage
  * return among them): where copy_field's plain runs may stop. No false negatives. */
 static inline bool copy_special8(uint64_t x)
@@ -520,6 +516,10 @@ static inline bool copy_special8(uint64_t x)
     return (((bs - ones) & ~bs) | ((x - ones * 0x0E) & ~x)) & highs;
 }
 
+/* One field in COPY's text format (invariant 4): \N for NULL; backslash, tab, newline and
+ * carriage return escaped; every other byte as it is. A value ends at its first NUL byte,
+ * as a text parameter does (libpq reads parameters as C strings), so COPY and INSERT store
+ * the same text. */
 static void copy_field(sl_buf_t *b, const jdbc_param_t *p)
 {
     if (p->is_null) {
