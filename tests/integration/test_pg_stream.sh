@@ -38,6 +38,26 @@ assert_eq 1 "$(jsonl_count "$out" 'r["value"] and r["value"]["op"]=="d" and r["k
 assert_eq 1 "$(jsonl_count "$out" 'r["key"]=={"id":3} and r["value"] is None')" "tombstone after delete"
 assert_eq 1 "$(jsonl_count "$out" 'r["topic"]=="test.message" and r["value"]["op"]=="m" and r["value"]["message"]["prefix"]=="audit" and r["value"]["message"]["content"]=="aGVsbG8="')" "logical decoding message"
 assert_eq 1 "$(jsonl_count "$out" 'r["value"] and r["value"]["op"]=="c" and r["key"]=={"id":3} and r["value"]["source"]["connector"]=="postgresql" and r["value"]["source"]["db"]=="postgres" and r["value"]["source"]["schema"]=="public" and r["value"]["source"]["table"]=="customers" and r["value"]["source"]["snapshot"]=="false" and isinstance(r["value"]["source"]["lsn"], int) and isinstance(r["value"]["source"]["txId"], int)')" "source block"
+# every change of the transaction above: its own LSN in source.lsn and as the last element of
+# source.sequence (the rest of the block is rendered once per relation and transaction);
+# 4 LSNs for 5 changes: the key change is a delete and a create at one LSN
+assert_eq "5 4" "$(python3 - "$out" <<'PY'
+import json, sys
+ok, lsns = 0, set()
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    v = r["value"]
+    if not v or v.get("op") not in ("c", "u", "d") or v["source"]["snapshot"] != "false":
+        continue
+    s = v["source"]
+    seq = json.loads(s["sequence"])
+    if len(seq) == 2 and seq[1] == str(s["lsn"]) and s["ts_us"] // 1000 == s["ts_ms"] \
+            and s["ts_ns"] == s["ts_us"] * 1000 and isinstance(s["txId"], int):
+        ok += 1
+    lsns.add(s["lsn"])
+print(ok, len(lsns))
+PY
+)" "source.lsn and source.sequence of each change"
 
 kill -TERM "$SL"
 rc=0

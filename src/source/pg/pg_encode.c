@@ -198,44 +198,81 @@ int pg_encode_init(sl_source_t *src)
     return sl_buf_ok(&src->source_name) && sl_buf_ok(&src->source_db) ? SL_OK : SL_ERR_NOMEM;
 }
 
-/* `schema_table` is the rendered ,"schema":..,"table":.. part (rel->source_table). */
-static void put_source(sl_source_t *src, sl_buf_t *b, const sl_buf_t *schema_table,
-                       const char *snapshot, int64_t ts_us, uint32_t xid, uint64_t lsn)
+/* A source block in two parts around its first LSN (source.sequence's last element):
+ * `head` ends with that element's opening \", `mid` runs from its closing \" to "lsn":;
+ * source_join() puts them together with the LSN. Everything in them is the same for the
+ * changes of one relation in one transaction. *snap_off: the snapshot text's offset in
+ * head. `schema_table` is the rendered ,"schema":..,"table":.. part (rel->source_table). */
+static void source_parts(sl_source_t *src, sl_buf_t *head, sl_buf_t *mid,
+                         const sl_buf_t *schema_table, const char *snapshot, int64_t ts_us,
+                         uint32_t xid, size_t *snap_off)
 {
     sl_ts3_t ts;
     sl_ts3_init(&ts, ts_us);
-    sl_buf_add(b, src->source_name.data, src->source_name.len);
-    sl_buf_adds(b, ",\"ts_ms\":");
-    sl_ts3_ms(b, &ts);
-    sl_buf_adds(b, ",\"snapshot\":\"");
-    src->snap_off = b->len;
-    sl_buf_adds(b, snapshot);
-    sl_buf_add(b, src->source_db.data, src->source_db.len);
-    sl_buf_adds(b, ",\"sequence\":\"[");
+    sl_buf_add(head, src->source_name.data, src->source_name.len);
+    sl_buf_adds(head, ",\"ts_ms\":");
+    sl_ts3_ms(head, &ts);
+    sl_buf_adds(head, ",\"snapshot\":\"");
+    *snap_off = head->len;
+    sl_buf_adds(head, snapshot);
+    sl_buf_add(head, src->source_db.data, src->source_db.len);
+    sl_buf_adds(head, ",\"sequence\":\"[");
     if (src->last_commit_lsn) {
-        sl_buf_adds(b, "\\\"");
-        sl_json_u64(b, src->last_commit_lsn);
-        sl_buf_adds(b, "\\\"");
+        sl_buf_adds(head, "\\\"");
+        sl_json_u64(head, src->last_commit_lsn);
+        sl_buf_adds(head, "\\\"");
     } else
-        sl_buf_adds(b, "null");
-    sl_buf_adds(b, ",\\\"");
-    sl_json_u64(b, lsn);
-    sl_buf_adds(b, "\\\"]\",\"ts_us\":");
-    sl_ts3_us(b, &ts);
-    sl_buf_adds(b, ",\"ts_ns\":");
-    sl_ts3_ns(b, &ts);
-    sl_buf_add(b, schema_table->data, schema_table->len);
-    sl_buf_adds(b, ",\"txId\":");
+        sl_buf_adds(head, "null");
+    sl_buf_adds(head, ",\\\"");
+    sl_buf_adds(mid, "\\\"]\",\"ts_us\":");
+    sl_ts3_us(mid, &ts);
+    sl_buf_adds(mid, ",\"ts_ns\":");
+    sl_ts3_ns(mid, &ts);
+    sl_buf_add(mid, schema_table->data, schema_table->len);
+    sl_buf_adds(mid, ",\"txId\":");
     if (xid)
-        sl_json_u64(b, xid);
+        sl_json_u64(mid, xid);
     else
-        sl_buf_adds(b, "null");
-    sl_buf_adds(b, ",\"lsn\":");
+        sl_buf_adds(mid, "null");
+    sl_buf_adds(mid, ",\"lsn\":");
+}
+
+static void source_join(sl_buf_t *b, const sl_buf_t *head, const sl_buf_t *mid, uint64_t lsn)
+{
+    if (!sl_buf_ok(head) || !sl_buf_ok(mid))
+        b->oom = true; /* the event is not rendered: pg_encode_* report out of memory */
+    sl_buf_add(b, head->data, head->len);
+    sl_json_u64(b, lsn);
+    sl_buf_add(b, mid->data, mid->len);
     if (lsn)
         sl_json_u64(b, lsn);
     else
         sl_buf_adds(b, "null");
     sl_buf_adds(b, ",\"xmin\":null}");
+}
+
+/* The source block of a change of `rel` at `lsn`, from the parts kept for the last change
+ * (src->sblock) while its relation and transaction are the same. Sets src->snap_off. */
+static void put_source(sl_source_t *src, sl_buf_t *b, const pg_rel_t *rel, const char *snapshot,
+                       int64_t ts_us, uint32_t xid, uint64_t lsn)
+{
+    struct pg_sblock *c = &src->sblock;
+    if (!c->valid || c->rel != rel || c->schema_id != rel->schema_id || c->snapshot != snapshot ||
+        c->ts_us != ts_us || c->xid != xid || c->last_commit_lsn != src->last_commit_lsn) {
+        sl_buf_reset(&c->head);
+        sl_buf_reset(&c->mid);
+        source_parts(src, &c->head, &c->mid, &rel->source_table, snapshot, ts_us, xid,
+                     &c->snap_off);
+        c->valid = sl_buf_ok(&c->head) && sl_buf_ok(&c->mid);
+        c->rel = rel;
+        c->schema_id = rel->schema_id;
+        c->snapshot = snapshot;
+        c->ts_us = ts_us;
+        c->xid = xid;
+        c->last_commit_lsn = src->last_commit_lsn;
+    }
+    src->snap_off = b->len + c->snap_off;
+    source_join(b, &c->head, &c->mid, lsn);
 }
 
 int pg_encode_change(sl_source_t *src, const pg_change_t *ch)
@@ -286,7 +323,7 @@ int pg_encode_change(sl_source_t *src, const pg_change_t *ch)
     if ((rc = put_row(src, v, rel, ch->after)) != SL_OK)
         return rc;
     sl_buf_addc(v, ',');
-    put_source(src, v, &rel->source_table, ch->snapshot, ch->ts_us, ch->xid, ch->lsn);
+    put_source(src, v, rel, ch->snapshot, ch->ts_us, ch->xid, ch->lsn);
     sl_dbz_change_tail(v, ch->op);
     if (src->o.value_schemas && !ch->split)
         sl_buf_addc(v, '}');
@@ -305,7 +342,7 @@ int pg_encode_truncate(sl_source_t *src, const pg_rel_t *rel, uint64_t lsn, uint
         sl_buf_adds(v, ",\"payload\":");
     }
     sl_buf_adds(v, "{\"before\":null,\"after\":null,");
-    put_source(src, v, &rel->source_table, "false", ts_us, xid, lsn);
+    put_source(src, v, rel, "false", ts_us, xid, lsn);
     sl_dbz_change_tail(v, 't');
     if (src->o.value_schemas && !split)
         sl_buf_addc(v, '}');
@@ -345,7 +382,12 @@ int pg_encode_message(sl_source_t *src, const sl_pgo_msg_t *m, uint64_t lsn, uin
     sl_buf_addc(v, ',');
     static const char NO_TABLE[] = ",\"schema\":\"\",\"table\":\"\"";
     const sl_buf_t no_table = {(char *)NO_TABLE, sizeof NO_TABLE - 1, sizeof NO_TABLE, false};
-    put_source(src, v, &no_table, "false", ts_us, xid, lsn);
+    sl_buf_t head = SL_BUF_INIT, mid = SL_BUF_INIT;
+    size_t snap_off;
+    source_parts(src, &head, &mid, &no_table, "false", ts_us, xid, &snap_off);
+    source_join(v, &head, &mid, lsn);
+    sl_buf_free(&head);
+    sl_buf_free(&mid);
     sl_buf_adds(v, ",\"message\":{\"prefix\":");
     sl_json_strz(v, m->u.message.prefix);
     sl_buf_adds(v, ",\"content\":");

@@ -1613,6 +1613,8 @@ static void pg_destroy(sl_source_t *src)
     sl_pgoutput_free(src->plain_dec);
     sl_buf_free(&src->kb);
     sl_buf_free(&src->vb);
+    sl_buf_free(&src->sblock.head);
+    sl_buf_free(&src->sblock.mid);
     sl_buf_free(&src->source_name);
     sl_buf_free(&src->source_db);
     opts_free(&src->o);

@@ -140,6 +140,20 @@ struct sl_source {
     sl_buf_t source_name; /* "source":{"version":..,"connector":"postgresql","name":"<prefix>" */
     sl_buf_t source_db;   /* ","db":"<dbname>" (escaped once, at start) */
     size_t snap_off; /* offset in vb of the source.snapshot text (pg_encode_change) */
+    /* The source block of the last change, cut around its two LSNs (put_source): the next
+     * change of the same transaction and relation copies these parts instead of rendering
+     * every field again. */
+    struct pg_sblock {
+        bool valid;
+        const pg_rel_t *rel;
+        uint64_t schema_id; /* rel's, then: a relation rebuilt at the same address differs */
+        const char *snapshot;
+        int64_t ts_us;
+        uint32_t xid;
+        uint64_t last_commit_lsn;
+        sl_buf_t head, mid; /* up to the first LSN; between the two */
+        size_t snap_off;    /* of the snapshot text, in head */
+    } sblock;
     struct pg_spool *spool;
 };
 
