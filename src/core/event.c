@@ -10,6 +10,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Copies text t (NULL: none) to *p with a NUL after it and moves *p past both; returns the
+ * copy (NULL for none) and its length in *len. */
+static const char *put_text(char **p, const char *t, size_t n, size_t *len)
+{
+    *len = t ? n : 0;
+    if (!t)
+        return NULL;
+    char *d = *p;
+    memcpy(d, t, n);
+    d[n] = 0;
+    *p += n + 1;
+    return d;
+}
+
 sl_event_t *sl_event_new(const sl_pos_t *pos, char op, const char *topic, size_t topic_len,
                          const char *key, size_t key_len, const char *value, size_t value_len)
 {
@@ -24,28 +38,9 @@ sl_event_t *sl_event_new(const sl_pos_t *pos, char op, const char *topic, size_t
     ev->seq = 0;
     ev->pos = *pos;
     char *p = ev->data;
-    memcpy(p, topic, topic_len);
-    p[topic_len] = 0;
-    ev->topic = p;
-    ev->topic_len = topic_len;
-    p += topic_len + 1;
-    ev->key = NULL;
-    ev->key_len = 0;
-    if (key) {
-        memcpy(p, key, key_len);
-        p[key_len] = 0;
-        ev->key = p;
-        ev->key_len = key_len;
-        p += key_len + 1;
-    }
-    ev->value = NULL;
-    ev->value_len = 0;
-    if (value) {
-        memcpy(p, value, value_len);
-        p[value_len] = 0;
-        ev->value = p;
-        ev->value_len = value_len;
-    }
+    ev->topic = put_text(&p, topic, topic_len, &ev->topic_len);
+    ev->key = put_text(&p, key, key_len, &ev->key_len);
+    ev->value = put_text(&p, value, value_len, &ev->value_len);
     ev->mem_size = n;
     ev->schema_id = 0;
     ev->schema = NULL;
@@ -83,21 +78,8 @@ sl_schema_t *sl_schema_new(const char *key, size_t key_len, const char *value, s
     atomic_init(&s->refcnt, 1);
     s->id = sl_schema_id_new();
     char *p = s->data;
-    s->key = s->value = NULL;
-    s->key_len = s->value_len = 0;
-    if (key) {
-        memcpy(p, key, key_len);
-        p[key_len] = 0;
-        s->key = p;
-        s->key_len = key_len;
-        p += key_len + 1;
-    }
-    if (value) {
-        memcpy(p, value, value_len);
-        p[value_len] = 0;
-        s->value = p;
-        s->value_len = value_len;
-    }
+    s->key = put_text(&p, key, key_len, &s->key_len);
+    s->value = put_text(&p, value, value_len, &s->value_len);
     return s;
 }
 

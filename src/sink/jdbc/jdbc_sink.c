@@ -1566,19 +1566,28 @@ static void shape_keep(sl_sink_t *snk, const char *tname, const tbl_t *t, const 
     h->valid = sl_buf_ok(&h->sql) && sl_buf_ok(&h->tname) && sl_buf_ok(&h->pk);
 }
 
+/* Forgets the kept statement while the next one is built: its per-field marks, one per
+ * field of vp (NULL on out of memory). */
+static uint8_t *shape_begin(sl_sink_t *snk, const vplan_t *vp)
+{
+    struct stmt_shape *h = &snk->stmt;
+    uint8_t *fl = sl_grow_array(h->fl, &h->cap_fl, vp->n ? vp->n : 1, 1, 16);
+    if (fl)
+        h->fl = fl;
+    h->valid = false;
+    return fl;
+}
+
 /* Builds the row's INSERT (or upsert) in snk->sql / snk->p, and keeps it in snk->stmt for
  * the rows after it when no field was left out for being an unchanged TOAST value. */
-static int insert_sql(sl_sink_t *snk, char op, int mode, const char *tname, const tbl_t *t,
+static int insert_stmt(sl_sink_t *snk, char op, int mode, const char *tname, const tbl_t *t,
                       const vplan_t *vp, uint64_t gen, jdbc_val_t row, const char **pk,
                       size_t npk, insert_at_t *at, uint64_t *key_hash)
 {
-    struct stmt_shape *h = &snk->stmt;
     sl_buf_t *s = &snk->sql;
-    uint8_t *fl = sl_grow_array(h->fl, &h->cap_fl, vp->n ? vp->n : 1, 1, 16);
+    uint8_t *fl = shape_begin(snk, vp);
     if (!fl)
         return SL_ERR_NOMEM;
-    h->fl = fl;
-    h->valid = false;
     bool complete = true;
     int hint = 0, rc;
     size_t ncols = 0;
@@ -1637,18 +1646,15 @@ static int insert_sql(sl_sink_t *snk, char op, int mode, const char *tname, cons
 
 /* The UPDATE of the row (mode MODE_UPDATE) in snk->sql / snk->p, its SET columns in
  * snk->ucols (*nset of them; 0: nothing to set, no statement), key values from `where`;
- * kept in snk->stmt like insert_sql's. */
+ * kept in snk->stmt like insert_stmt's. */
 static int update_stmt(sl_sink_t *snk, const char *tname, const tbl_t *t, const vplan_t *vp,
                        uint64_t gen, jdbc_val_t row, jdbc_val_t where, const char **pk,
                        size_t npk, size_t *nset, uint64_t *key_hash)
 {
-    struct stmt_shape *h = &snk->stmt;
     sl_buf_t *s = &snk->sql;
-    uint8_t *fl = sl_grow_array(h->fl, &h->cap_fl, vp->n ? vp->n : 1, 1, 16);
+    uint8_t *fl = shape_begin(snk, vp);
     if (!fl)
         return SL_ERR_NOMEM;
-    h->fl = fl;
-    h->valid = false;
     bool complete = true;
     int hint = 0, rc;
     *nset = 0;
@@ -1743,7 +1749,7 @@ static int apply_row(sl_sink_t *snk, char op, const char *tname, const vplan_t *
             (rc = shape_params(snk, vp, row, op, row, pk, npk, &at, &ncols, &key_hash)) ==
                 SL_ERR_AGAIN) {
             params_reset(&snk->p);
-            rc = insert_sql(snk, op, mode, tname, t, vp, gen, row, pk, npk, &at, &key_hash);
+            rc = insert_stmt(snk, op, mode, tname, t, vp, gen, row, pk, npk, &at, &key_hash);
         }
         if (rc != SL_OK)
             goto out;
