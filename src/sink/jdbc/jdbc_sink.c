@@ -195,10 +195,9 @@ struct sl_sink {
      * (apply_row). */
     struct stmt_shape {
         bool valid;
-        bool update; /* an UPDATE ... SET (fields SHAPE_IN) WHERE (the key), else an INSERT */
         const vplan_t *vp;
         uint64_t gen; /* vp's */
-        int mode;
+        int mode; /* MODE_UPDATE: UPDATE ... SET (fields SHAPE_IN) WHERE (the key) */
         uint64_t epoch;     /* snk->tables_epoch then */
         size_t tcols;       /* the table's column count then (columns are only added) */
         sl_buf_t tname, pk; /* table name; key column names, each NUL-terminated */
@@ -1492,7 +1491,7 @@ static bool shape_fits(const sl_sink_t *snk, const char *tname, const tbl_t *t,
                         const vplan_t *vp, uint64_t gen, int mode, const char **pk, size_t npk)
 {
     const struct stmt_shape *h = &snk->stmt;
-    if (!h->valid || h->update != (mode == MODE_UPDATE) || h->vp != vp || h->gen != gen || h->mode != mode ||
+    if (!h->valid || h->vp != vp || h->gen != gen || h->mode != mode ||
         h->epoch != snk->tables_epoch || h->tcols != t->ncols || h->npk != npk ||
         strcmp(h->tname.data, tname) != 0)
         return false;
@@ -1512,6 +1511,7 @@ static int shape_params(sl_sink_t *snk, const vplan_t *vp, jdbc_val_t row, char 
                          size_t *nset, uint64_t *key_hash)
 {
     const struct stmt_shape *h = &snk->stmt;
+    bool update = h->mode == MODE_UPDATE;
     int hint = 0, rc;
     *key_hash = FNV_BASIS;
     *nset = 0;
@@ -1519,18 +1519,18 @@ static int shape_params(sl_sink_t *snk, const vplan_t *vp, jdbc_val_t row, char 
         if (!(h->fl[i] & SHAPE_IN))
             continue;
         jdbc_val_t v = row_value(row, vp->f[i].name, &hint);
-        if ((op == 'u' || h->update) && jdbc_is_unavailable(v))
+        if ((op == 'u' || update) && jdbc_is_unavailable(v))
             return SL_ERR_AGAIN;
         size_t num;
         if ((rc = params_add(snk, &vp->f[i].f, v, vp->f[i].name, &num)) != SL_OK)
             return rc;
-        if (h->update)
+        if (update)
             snk->ucols[(*nset)++] = vp->f[i].name;
         if (h->fl[i] & SHAPE_PK)
             *key_hash = fnv1a(*key_hash, snk->p.b.data + snk->p.off[num - 1],
                               snk->p.p[num - 1].len + 1);
     }
-    if (h->update && (rc = add_where(snk, vp, where, pk, npk, false)) != SL_OK)
+    if (update && (rc = add_where(snk, vp, where, pk, npk, false)) != SL_OK)
         return rc;
     *at = (insert_at_t){h->tgt_off, h->tgt_len, h->vals_off, h->vals_len};
     sl_buf_reset(&snk->sql);
@@ -1552,7 +1552,6 @@ static void shape_keep(sl_sink_t *snk, const char *tname, const tbl_t *t, const 
     sl_buf_reset(&h->pk);
     for (size_t k = 0; k < npk; k++)
         sl_buf_add(&h->pk, pk[k], strlen(pk[k]) + 1);
-    h->update = mode == MODE_UPDATE;
     h->vp = vp;
     h->gen = gen;
     h->mode = mode;

@@ -105,9 +105,10 @@ static int snap_row(snap_t *s, const my_table_t *t, MYSQL_ROW row, const unsigne
     }
     sl_pos_t pos = {.ack_lsn = src->ack_coord, .index = s->hold.rows, .flags = SL_POS_SNAPSHOT};
     sl_event_t *ev;
+    bool split = my_split(src, t);
     if ((rc = sl_dbz_snap_hold(&s->hold, &src->kb, &src->vb, src->snap_off, t->topic,
-                               t->topic_len, src->o.value_schemas || my_split(src, t) ? t->schema_id : 0,
-                               my_split(src, t) ? t->schema : NULL, &pos, first_in_table, &ev)) != SL_OK) {
+                               t->topic_len, src->o.value_schemas || split ? t->schema_id : 0,
+                               split ? t->schema : NULL, &pos, first_in_table, &ev)) != SL_OK) {
         my_fail(src, "out of memory");
         return rc;
     }

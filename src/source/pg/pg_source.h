@@ -190,8 +190,8 @@ typedef struct pg_change {
 } pg_change_t;
 /* Renders key and value of a change into src->kb / src->vb. */
 int pg_encode_change(sl_source_t *src, const pg_change_t *ch);
-int pg_encode_truncate(sl_source_t *src, const pg_rel_t *rel, uint64_t lsn, uint32_t xid, int64_t ts_us,
-                       bool split);
+int pg_encode_truncate(sl_source_t *src, const pg_rel_t *rel, uint64_t lsn, uint32_t xid,
+                       int64_t ts_us, bool split);
 int pg_encode_message(sl_source_t *src, const sl_pgo_msg_t *m, uint64_t lsn, uint32_t xid, int64_t ts_us);
 int pg_encode_heartbeat(sl_source_t *src, int64_t ts_ms);
 /* Renders the constant parts of source blocks (src->source_name, src->source_db). */
