@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# WAL safety and position checks: heartbeats advance an idle slot; a dropped,
-# advanced or invalidated slot stops sluice with a clear error instead of a silent
-# restart from "now"; snapshot.mode when_needed and initial_only; sluice check.
+# WAL safety and position checks: heartbeats advance an idle slot; a slot in use at start
+# is tried again (slot.max.retries); a dropped, advanced or invalidated slot stops sluice
+# with a clear error instead of a silent restart from "now"; snapshot.mode when_needed and
+# initial_only; sluice check.
 source "$(dirname "$0")/lib.sh"
 require_sluice
 
@@ -45,6 +46,35 @@ assert_eq 1 "$([ "$(jsonl_count "$out" 'r["topic"]=="__debezium-heartbeat.test" 
 [ "$(psql_c 'SELECT count(*) FROM hb')" -ge 1 ] || fail "heartbeat.action.query did not run"
 t_ok "heartbeat.action.query runs"
 kill -TERM "$SL"; stop_pid "$SL" - 30 || fail "stop failed"
+
+# --- a slot still in use at start (as after a kill -9, before the server notices): sluice
+# tries again slot.max.retries times, slot.retry.delay.ms apart, then gives up clearly
+hold_slot() { # another client streams from slot "held" (pg_recvlogical creates it)
+    start_bg holder "$PG_BIN/pg_recvlogical" -d "host=127.0.0.1 port=$PGPORT user=postgres dbname=postgres" \
+        --slot=held --create-slot --if-not-exists --start -P pgoutput -o proto_version=1 \
+        -o publication_names=sluice_test -f /dev/null
+    HOLDER=$BG_PID
+    wait_for "[ \"\$(psql_c \"SELECT active FROM pg_replication_slots WHERE slot_name = 'held'\")\" = t ]" 20 ||
+        fail "pg_recvlogical did not take slot held: $(cat "$TEST_TMP/holder.err")"
+}
+sed -e 's/^debezium.source.slot.name=.*/debezium.source.slot.name=held/' \
+    -e "s#^debezium.source.offset.storage.file.filename=.*#debezium.source.offset.storage.file.filename=$TEST_TMP/held.dat#" \
+    -e "s#^debezium.sink.file.path=.*#debezium.sink.file.path=$TEST_TMP/held.jsonl#" "$conf" >"$TEST_TMP/held.properties"
+echo "debezium.source.slot.retry.delay.ms=100" >>"$TEST_TMP/held.properties"
+hold_slot
+err=$("$SLUICE_BIN" run -c "$TEST_TMP/held.properties" 2>&1) && rc=0 || rc=$?
+assert_eq 1 "$rc" "slot in use after every retry: exit 1"
+assert_contains "$err" 'replication slot "held" is in use by another connection; trying again in 100 ms (6 of 6)' "slot in use: retried slot.max.retries times"
+assert_contains "$err" 'ERROR' "slot in use: gives up with an error"
+echo "debezium.source.slot.max.retries=100" >>"$TEST_TMP/held.properties"
+start_bg held "$SLUICE_BIN" run -c "$TEST_TMP/held.properties"
+SL=$BG_PID
+wait_for "grep -q 'is in use by another connection; trying again' '$TEST_TMP/held.err'" 20 || fail "no retry: $(cat "$TEST_TMP/held.err")"
+kill -TERM "$HOLDER"; stop_pid "$HOLDER" - 10 || true
+wait_for "grep -q 'streaming from' '$TEST_TMP/held.err'" 30 || fail "sluice did not take the slot once it was free: $(tail -5 "$TEST_TMP/held.err")"
+t_ok "a slot in use at start: sluice retries, and streams once the slot is free"
+kill -TERM "$SL"; stop_pid "$SL" - 30 || fail "stop failed"
+psql_c "SELECT pg_drop_replication_slot('held')" >/dev/null
 
 # --- the slot is ahead of the stored offset (consumed by someone else)
 psql_c "INSERT INTO t VALUES (2, 'two')"

@@ -50,6 +50,11 @@ static const sl_prop_def_t pg_defs[] = {
     {K("slot.drop.on.stop"), SL_PT_BOOL, "false", NULL, 0, 0, 0,
      "Drop the slot at a graceful stop (for throwaway setups: the server then keeps no WAL, "
      "and the next start cannot resume)."},
+    {K("slot.max.retries"), SL_PT_INT, "6", NULL, 0, 1000, 0,
+     "At start, how many more times to try when the replication slot is still in use by "
+     "another connection (e.g. the server has not yet noticed that a killed sluice is gone)."},
+    {K("slot.retry.delay.ms"), SL_PT_INT, "10000", NULL, 10, 3600000, 0,
+     "Wait between those attempts."},
     {K("publication.name"), SL_PT_STRING, "dbz_publication", NULL, 0, 0, 0,
      "Publication the slot streams."},
     {K("publication.autocreate.mode"), SL_PT_ENUM, "all_tables", "all_tables|disabled|filtered",

@@ -119,6 +119,8 @@ static int opts_load(pg_opts_t *o, const sl_conf_t *conf)
     o->key_schemas = sl_conf_bool(conf, "debezium.format.key.schemas.enable");
     o->streaming = sl_conf_bool(conf, "sluice.postgres.streaming");
     o->slot_drop_on_stop = sl_conf_bool(conf, "debezium.source.slot.drop.on.stop");
+    o->slot_max_retries = sl_conf_int(conf, "debezium.source.slot.max.retries");
+    o->slot_retry_delay_ms = sl_conf_int(conf, "debezium.source.slot.retry.delay.ms");
     o->heartbeat_ms = sl_conf_int(conf, "debezium.source.heartbeat.interval.ms");
     o->heartbeat_query = dup_or_null(S("heartbeat.action.query"));
     o->status_interval_ms = sl_conf_int(conf, "debezium.source.status.update.interval.ms");
@@ -1211,6 +1213,21 @@ static int reconcile_and_run(sl_source_t *src)
     slot_info_t si;
     if ((rc = read_slot(src, &si)) != SL_OK)
         return rc;
+    /* At start, a slot still in use is usually the walsender of a sluice that was killed,
+     * which the server has not noticed yet: try again, as Debezium does (slot.max.retries
+     * times, slot.retry.delay.ms apart). Once streaming, the reconnect loop retries. */
+    for (int64_t n = 0; si.exists && si.active && !src->streaming_started &&
+                        n < src->o.slot_max_retries && !atomic_load(&src->stop);
+         n++) {
+        sl_warn("pg: replication slot \"%s\" is in use by another connection; trying again in "
+                "%lld ms (%lld of %lld)",
+                src->o.slot, (long long)src->o.slot_retry_delay_ms, (long long)n + 1,
+                (long long)src->o.slot_max_retries);
+        for (int64_t t = 0; t < src->o.slot_retry_delay_ms && !atomic_load(&src->stop); t += 50)
+            usleep(50000);
+        if ((rc = read_slot(src, &si)) != SL_OK)
+            return rc;
+    }
     if (si.exists) {
         if (strcmp(si.plugin, "pgoutput") != 0) {
             pg_set_error(src, "replication slot \"%s\" uses plugin \"%s\"; sluice needs pgoutput "

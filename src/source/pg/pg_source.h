@@ -75,6 +75,7 @@ typedef struct pg_opts {
     bool value_schemas, key_schemas;
     bool streaming;
     bool slot_drop_on_stop;
+    int64_t slot_max_retries, slot_retry_delay_ms; /* a slot in use at start */
     int64_t heartbeat_ms;
     char *heartbeat_query;
     char *heartbeat_topic;
