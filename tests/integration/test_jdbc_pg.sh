@@ -25,6 +25,8 @@
 #     updated again and again inside one transaction (order kept), a table named like the
 #     statement's alias, a view (one UPDATE per row), and a refused update among many
 #     (dead letter, the others applied) all leave the target equal to the source.
+#  9. primary.key.mode=record_value with primary.key.fields=a,b: a composite key taken from
+#     the row; upserts, updates, deletes and a key change leave the target equal.
 source "$(dirname "$0")/lib.sh"
 require_sluice
 
@@ -286,6 +288,25 @@ assert_eq "250|t|500000" "$(tgt_c "SELECT key::json->'payload'->>'id',
     "the dead letter carries the event's key and value with their schemas"
 tgt_c "ALTER SYSTEM RESET log_statement" && tgt_c "SELECT pg_reload_conf()" >/dev/null
 t_ok "a refused update among 200: one dead letter, the other 199 applied"
+kill -TERM "$SL"
+stop_pid "$SL" - 30 || true
+
+# --- 9. primary.key.mode=record_value with primary.key.fields (a composite key taken from
+# the row, not the event key), upserts, updates and deletes (REPLICA IDENTITY FULL: the
+# delete's before image holds the key fields), a key change
+src_c "CREATE TABLE cpk (a int, b text, v int, w text, PRIMARY KEY (a, b));
+       ALTER TABLE cpk REPLICA IDENTITY FULL"
+printf '%s\n' "debezium.sink.jdbc.primary.key.mode=record_value" \
+    "debezium.sink.jdbc.primary.key.fields=a,b" "debezium.sink.jdbc.insert.mode=upsert" >>"$conf"
+run_sluice 4000
+src_c "INSERT INTO cpk SELECT g % 50, 'k' || (g / 50), g, 'w' || g FROM generate_series(1, 300) g"
+src_c "BEGIN; UPDATE cpk SET v = -v, w = w || '!' WHERE a < 10; DELETE FROM cpk WHERE a = 20;
+       UPDATE cpk SET b = b || 'x' WHERE a = 30; INSERT INTO cpk VALUES (20, 'k1', 7, 'again'); COMMIT"
+wait_for "same cpk 'a, b'" 30 || fail "cpk differs: $(checksum "$SRC_PORT" cpk 'a, b') vs $(checksum "$TGT_PORT" cpk 'a, b'); $(tail -5 "$TEST_TMP/sluice4000.err")"
+assert_eq "a,b" "$(tgt_c "SELECT string_agg(a.attname, ',' ORDER BY array_position(i.indkey, a.attnum))
+    FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+    WHERE i.indrelid = 'cpk'::regclass AND i.indisprimary")" "the target table's primary key is primary.key.fields"
+t_ok "record_value with primary.key.fields: upserts, updates, deletes and a key change on a composite key"
 kill -TERM "$SL"
 stop_pid "$SL" - 30 || true
 t_done

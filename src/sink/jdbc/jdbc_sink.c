@@ -1338,57 +1338,96 @@ static bool table_name_known(sl_sink_t *snk, const sl_event_t *ev, sl_buf_t *out
     return true;
 }
 
-/* Primary key column names for this event: one malloc'd block (the caller frees *out),
- * the pointers followed by the names, so that a nested replay cannot clobber them. */
-static int pk_columns(sl_sink_t *snk, jdbc_val_t key, const vplan_t *vp, const char ***out,
-                      size_t *n)
+/* Primary key column names of one event (pk_columns). They live in the caller's frame, or
+ * in one malloc'd block when they do not fit (pk_free), so a nested replay cannot clobber
+ * them and the usual key costs no allocation. */
+typedef struct pk_list {
+    const char **a;
+    size_t n;
+    const char *small[8];
+    char text[256];
+} pk_list_t;
+
+static void pk_free(pk_list_t *pk)
 {
-    *out = NULL;
-    *n = 0;
+    if (pk->a && pk->a != pk->small)
+        free(pk->a);
+}
+
+/* The i-th key column name (false past the last); *name may point into snk->scratch. */
+static bool pk_name(sl_sink_t *snk, jdbc_val_t key, const vplan_t *vp, uint32_t *x, size_t i,
+                    const char **name, size_t *len, bool *nomem)
+{
+    if (snk->pk_fields) {
+        if (!snk->pk_fields[i])
+            return false;
+        *name = snk->pk_fields[i];
+        *len = strlen(*name);
+        return true;
+    }
+    if (snk->pk_mode == PK_RECORD_KEY) { /* the key's members, *x walks them */
+        if (sl_jdoc_type(key.doc, key.tok) != SL_JT_OBJ)
+            return false;
+        const sl_jtok_t *t = key.doc->t;
+        if (i == 0)
+            *x = (uint32_t)key.tok + 1;
+        else
+            *x = t[*x + 1].next;
+        if (*x >= t[key.tok].next)
+            return false;
+        *nomem = !sl_jdoc_str(key.doc, (int)*x, &snk->scratch, name, len);
+        return !*nomem;
+    }
+    if (i >= vp->n)
+        return false;
+    *name = vp->f[i].name;
+    *len = strlen(*name);
+    return true;
+}
+
+/* Primary key column names for this event into *pk (pk_free releases them). */
+static int pk_columns(sl_sink_t *snk, jdbc_val_t key, const vplan_t *vp, pk_list_t *pk)
+{
+    pk->a = NULL;
+    pk->n = 0;
     if (snk->pk_mode == PK_NONE)
         return SL_OK;
-    sl_buf_t names = SL_BUF_INIT;
-    size_t k = 0;
-    if (snk->pk_fields) {
-        for (; snk->pk_fields[k]; k++)
-            sl_buf_add(&names, snk->pk_fields[k], strlen(snk->pk_fields[k]) + 1);
-    } else if (snk->pk_mode == PK_RECORD_KEY) {
-        if (sl_jdoc_type(key.doc, key.tok) == SL_JT_OBJ) {
-            const sl_jtok_t *t = key.doc->t;
-            for (uint32_t x = (uint32_t)key.tok + 1; x < t[key.tok].next; x = t[x + 1].next, k++) {
-                const char *name;
-                size_t len;
-                if (!sl_jdoc_str(key.doc, (int)x, &snk->scratch, &name, &len)) {
-                    sl_buf_free(&names);
-                    return SL_ERR_NOMEM;
-                }
-                sl_buf_add(&names, name, len);
-                sl_buf_addc(&names, 0);
-            }
-        }
-    } else {
-        for (size_t i = 0; i < vp->n; i++, k++)
-            sl_buf_add(&names, vp->f[i].name, strlen(vp->f[i].name) + 1);
-    }
+    const char *name;
+    size_t len, k = 0, bytes = 0;
+    uint32_t x = 0;
+    bool nomem = false;
+    for (; pk_name(snk, key, vp, &x, k, &name, &len, &nomem); k++)
+        bytes += len + 1;
+    if (nomem)
+        return SL_ERR_NOMEM;
     if (k == 0) {
-        sl_buf_free(&names);
         snprintf(snk->err, sizeof snk->err,
                  "primary.key.mode=%s but the event has no %s to take the key from",
                  snk->pk_mode == PK_RECORD_KEY ? "record_key" : "record_value",
                  snk->pk_mode == PK_RECORD_KEY ? "key" : "fields");
         return SL_ERR_PROTO;
     }
-    const char **a = sl_buf_ok(&names) ? malloc(k * sizeof *a + names.len) : NULL;
-    if (!a) {
-        sl_buf_free(&names);
-        return SL_ERR_NOMEM;
+    char *p;
+    if (k <= N(pk->small) && bytes <= sizeof pk->text) {
+        pk->a = pk->small;
+        p = pk->text;
+    } else {
+        if (!(pk->a = malloc(k * sizeof *pk->a + bytes)))
+            return SL_ERR_NOMEM;
+        p = (char *)(pk->a + k);
     }
-    char *p = memcpy((char *)(a + k), names.data, names.len);
-    for (size_t i = 0; i < k; i++, p += strlen(p) + 1)
-        a[i] = p;
-    sl_buf_free(&names);
-    *out = a;
-    *n = k;
+    for (size_t i = 0; i < k; i++) { /* a name unescaped into scratch is copied at once */
+        if (!pk_name(snk, key, vp, &x, i, &name, &len, &nomem)) {
+            pk_free(pk);
+            pk->a = NULL;
+            return SL_ERR_NOMEM;
+        }
+        memcpy(p, name, len);
+        p[len] = 0;
+        pk->a[i] = p;
+        p += len + 1;
+    }
+    pk->n = k;
     return SL_OK;
 }
 
@@ -1697,11 +1736,12 @@ static int update_stmt(sl_sink_t *snk, const char *tname, const tbl_t *t, const 
 static int apply_row(sl_sink_t *snk, char op, const char *tname, const vplan_t *vp,
                      uint64_t gen, jdbc_val_t row, jdbc_val_t key)
 {
-    const char **pk = NULL;
-    size_t npk = 0;
-    int rc = pk_columns(snk, key, vp, &pk, &npk);
+    pk_list_t pkl;
+    int rc = pk_columns(snk, key, vp, &pkl);
     if (rc != SL_OK)
         return rc;
+    const char **pk = pkl.a;
+    size_t npk = pkl.n;
     tbl_t *t;
     if ((rc = table_get(snk, tname, vp->fields, gen, (char **)pk, npk, &t)) != SL_OK)
         goto out;
@@ -1765,19 +1805,20 @@ static int apply_row(sl_sink_t *snk, char op, const char *tname, const vplan_t *
     }
     rc = exec_params(snk, mode == MODE_UPDATE ? "UPDATE failed" : "INSERT failed", s->data);
 out:
-    free(pk);
+    pk_free(&pkl);
     return rc;
 }
 
 static int apply_delete(sl_sink_t *snk, const char *tname, const vplan_t *vp,
                         jdbc_val_t before, jdbc_val_t key)
 {
-    const char **pk = NULL;
-    size_t npk = 0;
     jdbc_val_t src = snk->pk_mode == PK_RECORD_KEY ? key : before;
-    int rc = pk_columns(snk, key, vp, &pk, &npk);
+    pk_list_t pkl;
+    int rc = pk_columns(snk, key, vp, &pkl);
     if (rc != SL_OK)
         return rc;
+    const char **pk = pkl.a;
+    size_t npk = pkl.n;
     tbl_t *t;
     if ((rc = table_get(snk, tname, NULL, 0, NULL, 0, &t)) != SL_OK || !t)
         goto out; /* no table: nothing to delete */
@@ -1789,7 +1830,7 @@ static int apply_delete(sl_sink_t *snk, const char *tname, const vplan_t *vp,
         goto out;
     rc = sl_buf_ok(&snk->sql) ? exec_params(snk, "DELETE failed", snk->sql.data) : SL_ERR_NOMEM;
 out:
-    free(pk);
+    pk_free(&pkl);
     return rc;
 }
 
