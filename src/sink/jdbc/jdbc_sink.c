@@ -145,6 +145,7 @@ typedef struct rows {
     params_t p;                 /* the rows' parameters, one row after the other */
     uint64_t *keys;             /* hash of each row's key values (a key twice: flush first) */
     size_t cap_keys;
+    uint64_t shape_id;          /* snk->sql_id of the shape (0: compare the text) */
     bool update;                /* UPDATEs: the SET columns, then the key columns, are */
     sl_buf_t ucols;             /* ... these names (each NUL-terminated), */
     size_t nset;                /* ... nset of them SET */
@@ -187,6 +188,7 @@ struct sl_sink {
     size_t ntables, cap_tables;
     uint64_t tables_epoch; /* counts tables_clear() calls */
     sl_buf_t sql;
+    uint64_t sql_id; /* sql is kept statement number sql_id (snk->stmt.id), 0: unknown */
     params_t p;
     rows_t rows;
     /* The statement of the last row that had all its fields (INSERT, upsert or UPDATE), for
@@ -205,6 +207,7 @@ struct sl_sink {
         uint8_t *fl; /* per field of vp: SHAPE_IN, SHAPE_PK */
         size_t cap_fl;
         sl_buf_t sql;
+        uint64_t id, next_id; /* this statement's number (rows_fit); the next one's */
         size_t tgt_off, tgt_len, vals_off, vals_len;
     } stmt;
     /* value schemas by their exact text: parsed once (events of a table carry the same
@@ -534,6 +537,7 @@ static int rows_start(sl_sink_t *snk, const char *tname, size_t tgt_off, size_t 
     r->vals_off = vals_off;
     r->vals_len = vals_len;
     r->ncols = snk->p.n;
+    r->shape_id = snk->sql_id;
     size_t by_params = r->ncols ? ROWS_MAX_PARAMS / r->ncols : ROWS_MAX;
     r->stmt_max = by_params < ROWS_MAX ? (by_params ? by_params : 1) : ROWS_MAX;
     r->plain = vals_off + vals_len == snk->sql.len;
@@ -547,8 +551,10 @@ static int rows_start(sl_sink_t *snk, const char *tname, size_t tgt_off, size_t 
 static bool rows_fit(const sl_sink_t *snk, uint64_t key_hash)
 {
     const rows_t *r = &snk->rows;
-    if (!r->n || r->n >= r->max || r->shape.len != snk->sql.len ||
-        memcmp(r->shape.data, snk->sql.data, snk->sql.len) != 0)
+    if (!r->n || r->n >= r->max)
+        return false;
+    if (!(r->shape_id && r->shape_id == snk->sql_id) && /* the same kept statement */
+        (r->shape.len != snk->sql.len || memcmp(r->shape.data, snk->sql.data, snk->sql.len) != 0))
         return false;
     if (r->copyable && r->p.b.len >= COPY_MAX_BYTES)
         return false;
@@ -1574,6 +1580,7 @@ static int shape_params(sl_sink_t *snk, const vplan_t *vp, jdbc_val_t row, char 
     *at = (insert_at_t){h->tgt_off, h->tgt_len, h->vals_off, h->vals_len};
     sl_buf_reset(&snk->sql);
     sl_buf_add(&snk->sql, h->sql.data, h->sql.len);
+    snk->sql_id = h->id;
     return sl_buf_ok(&snk->sql) ? SL_OK : SL_ERR_NOMEM;
 }
 
@@ -1602,6 +1609,8 @@ static void shape_keep(sl_sink_t *snk, const char *tname, const tbl_t *t, const 
     h->vals_off = at->vals_off;
     h->vals_len = at->vals_len;
     h->valid = sl_buf_ok(&h->sql) && sl_buf_ok(&h->tname) && sl_buf_ok(&h->pk);
+    h->id = ++h->next_id;
+    snk->sql_id = h->valid ? h->id : 0;
 }
 
 /* Forgets the kept statement while the next one is built: its per-field marks, one per
@@ -1613,6 +1622,7 @@ static uint8_t *shape_begin(sl_sink_t *snk, const vplan_t *vp)
     if (fl)
         h->fl = fl;
     h->valid = false;
+    snk->sql_id = 0; /* the statement about to be built is compared by its text */
     return fl;
 }
 
