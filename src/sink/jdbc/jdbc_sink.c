@@ -137,7 +137,8 @@ typedef struct rows {
     size_t vals_off, vals_len;  /* where its "(...)" tuple is */
     size_t tgt_off, tgt_len;    /* where its `"table" ("col", ...)` is (for COPY) */
     size_t ncols, n;            /* parameters per row, rows */
-    size_t max;                 /* most rows held (stmt_max, or COPY_MAX_ROWS when copyable) */
+    size_t max;                 /* most rows held (stmt_max; when copyable COPY_FIRST_ROWS,
+                                 * doubling per COPY of the transaction up to COPY_MAX_ROWS) */
     size_t stmt_max;            /* most rows per INSERT statement */
     bool copyable;              /* a plain INSERT (no conflict clause) into a COPY target */
     bool plain;                 /* no conflict clause: a key twice fails alike in one
@@ -187,6 +188,7 @@ struct sl_sink {
     tbl_t *tables;
     size_t ntables, cap_tables;
     uint64_t tables_epoch; /* counts tables_clear() calls */
+    unsigned copies;       /* COPYs sent in the open transaction (COPY_FIRST_ROWS) */
     sl_buf_t sql;
     uint64_t sql_id; /* sql is kept statement number sql_id (snk->stmt.id), 0: unknown */
     params_t p;
@@ -360,6 +362,10 @@ static void params_fix(params_t *p, size_t from, size_t n)
  * COPY_MAX_ROWS rows or COPY_MAX_BYTES bytes of values is sent in several COPYs. */
 #define COPY_MIN_ROWS 64
 #define COPY_MAX_ROWS 4096
+/* The first COPY of a target transaction takes at most this many rows, each next one twice
+ * as many (up to COPY_MAX_ROWS): the target loads a COPY while the sink prepares the rows
+ * of the next one, so a transaction's rows are not all waited for at its COMMIT. */
+#define COPY_FIRST_ROWS 256
 #define COPY_MAX_BYTES (4u << 20)
 
 static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
@@ -489,6 +495,7 @@ static int rows_flush(sl_sink_t *snk)
     if (r->copyable && r->n >= COPY_MIN_ROWS && !snk->careful) {
         rc = TARGET(snk)->copy(snk->conn, "COPY failed", r->table.data, shape + r->tgt_off,
                                r->tgt_len, r->p.p, r->n, r->ncols);
+        snk->copies++;
         if (rc == SL_ERR_UNSUPPORTED) /* a view, or rules: INSERTs do what the user meant */
             rc = SL_OK;
         else
@@ -542,7 +549,9 @@ static int rows_start(sl_sink_t *snk, const char *tname, size_t tgt_off, size_t 
     r->stmt_max = by_params < ROWS_MAX ? (by_params ? by_params : 1) : ROWS_MAX;
     r->plain = vals_off + vals_len == snk->sql.len;
     r->copyable = r->plain && r->ncols > 0 && TARGET(snk)->copy != NULL;
-    r->max = r->copyable ? COPY_MAX_ROWS : r->stmt_max;
+    r->max = !r->copyable ? r->stmt_max
+             : snk->copies < 5 ? (size_t)COPY_FIRST_ROWS << snk->copies
+                               : COPY_MAX_ROWS;
     r->update = false;
     return SL_OK;
 }
@@ -902,8 +911,10 @@ static int txn_begin(sl_sink_t *snk)
     if (snk->in_txn)
         return SL_OK;
     int rc = TARGET(snk)->begin(snk->conn);
-    if (rc == SL_OK)
+    if (rc == SL_OK) {
         snk->in_txn = true;
+        snk->copies = 0;
+    }
     return rc;
 }
 
