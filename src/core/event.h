@@ -6,7 +6,8 @@
  * reference-counted: the pipeline's transaction ring holds one reference until
  * the event is durable; a sink that keeps it past submit() may hold another.
  * Topic, key and value live inline in the same allocation (one malloc per
- * event).
+ * event). For a sink that asks for it (SL_SINK_CAP_SPLIT) key and value are the bare
+ * payloads and their Connect schemas are shared by reference (sl_schema_t below).
  *
  * Markers are events without a payload (kind != SL_EV_DATA). They never reach a
  * sink; they exist so that a position (a transaction's commit, the end of the
