@@ -67,6 +67,13 @@ assert_eq 1 "$rc" "slot in use after every retry: exit 1"
 assert_contains "$err" 'replication slot "held" is in use by another connection; trying again in 100 ms (6 of 6)' "slot in use: retried slot.max.retries times"
 assert_contains "$err" 'ERROR' "slot in use: gives up with an error"
 echo "debezium.source.slot.max.retries=100" >>"$TEST_TMP/held.properties"
+start_bg heldstop "$SLUICE_BIN" run -c "$TEST_TMP/held.properties"
+SL=$BG_PID
+wait_for "grep -q 'is in use by another connection; trying again' '$TEST_TMP/heldstop.err'" 20 || fail "no retry: $(cat "$TEST_TMP/heldstop.err")"
+kill -TERM "$SL"
+rc=0
+stop_pid "$SL" - 30 || rc=$?
+assert_eq 0 "$rc" "a stop while waiting for the slot is a clean stop (exit 0)"
 start_bg held "$SLUICE_BIN" run -c "$TEST_TMP/held.properties"
 SL=$BG_PID
 wait_for "grep -q 'is in use by another connection; trying again' '$TEST_TMP/held.err'" 20 || fail "no retry: $(cat "$TEST_TMP/held.err")"

@@ -1228,6 +1228,8 @@ static int reconcile_and_run(sl_source_t *src)
         if ((rc = read_slot(src, &si)) != SL_OK)
             return rc;
     }
+    if (atomic_load(&src->stop))
+        return SL_ERR_STOPPED; /* asked to stop while waiting: a clean stop */
     if (si.exists) {
         if (strcmp(si.plugin, "pgoutput") != 0) {
             pg_set_error(src, "replication slot \"%s\" uses plugin \"%s\"; sluice needs pgoutput "
