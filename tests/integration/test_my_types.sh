@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Golden test of the MySQL/MariaDB type mapping: the rows of tests/data/golden/my_types.sql
+# Golden test of the MySQL/MariaDB type mapping: the rows of tests/fixtures/golden/my_types.sql
 # through the snapshot (text protocol), and the same rows inserted again while streaming
 # (binary row images), must give the same JSON (values and schemas), equal to
-# tests/data/golden/my_types.expected.json. Latin1 and utf8mb4 text, zero dates.
+# tests/fixtures/golden/my_types.expected.json. Latin1 and utf8mb4 text, zero dates.
 # Set GOLDEN_UPDATE=1 to rewrite the expected file from the snapshot (then review it).
 source "$(dirname "$0")/lib.sh"
 require_sluice
 
-golden=$SLUICE_SRC/tests/data/golden
+golden=$SLUICE_SRC/tests/fixtures/golden
 my_start
 my_sql_file "$golden/my_types.sql"
 out=$TEST_TMP/out.jsonl

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Golden test of the type mapping: the rows of tests/data/golden/types.sql through
+# Golden test of the type mapping: the rows of tests/fixtures/golden/types.sql through
 # the snapshot, and the same values inserted again while streaming, must give the
-# same JSON (after and its schema), equal to tests/data/golden/types.expected.json.
+# same JSON (after and its schema), equal to tests/fixtures/golden/types.expected.json.
 # Set GOLDEN_UPDATE=1 to rewrite the expected file from the snapshot (then review it).
 source "$(dirname "$0")/lib.sh"
 require_sluice
 
-golden=$SLUICE_SRC/tests/data/golden
+golden=$SLUICE_SRC/tests/fixtures/golden
 pg_start
 "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -d postgres -f "$golden/types.sql" >/dev/null
 out=$TEST_TMP/out.jsonl

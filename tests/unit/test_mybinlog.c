@@ -2,7 +2,7 @@
  * test_mybinlog.c — unit tests for TABLE_MAP / rows event body parsing
  * (src/source/mysql/mybinlog.c).
  *
- * Uses the bodies captured from MariaDB 10.11 in tests/data/mysql/ (see
+ * Uses the bodies captured from MariaDB 10.11 in tests/fixtures/mysql/ (see
  * test_mytypes.c) and hand-made bodies for what that server does not send (v2 rows
  * events, MySQL-flavoured optional metadata, malformed input). Every prefix of every
  * captured body is parsed to check that truncation is an error, never a crash (run
@@ -43,7 +43,7 @@ static uint8_t *load_hex(const char *name, size_t *n)
 {
     const char *dir = getenv("SLUICE_TEST_DATA");
     char path[1024];
-    snprintf(path, sizeof path, "%s/mysql/%s", dir ? dir : "tests/data", name);
+    snprintf(path, sizeof path, "%s/mysql/%s", dir ? dir : "tests/fixtures", name);
     FILE *f = fopen(path, "rb");
     if (!f)
         fail_msg("cannot open %s", path);

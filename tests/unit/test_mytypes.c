@@ -4,7 +4,7 @@
  *
  * Two kinds of tests:
  *  - fixtures captured from a real MariaDB 10.11 (binlog_row_metadata=FULL) in
- *    tests/data/mysql/: the TABLE_MAP and rows bodies of a table holding every type
+ *    tests/fixtures/mysql/: the TABLE_MAP and rows bodies of a table holding every type
  *    (t_all), the same rows SELECTed with time_zone '+00:00' and
  *    character_set_results=NULL (t_all.text.tsv, hex per field), and the table's
  *    information_schema.COLUMNS rows (t_all.columns.tsv). Row images must give the
@@ -55,7 +55,7 @@ static char *slurp(const char *name)
 {
     const char *dir = getenv("SLUICE_TEST_DATA");
     char path[1024];
-    snprintf(path, sizeof path, "%s/mysql/%s", dir ? dir : "tests/data", name);
+    snprintf(path, sizeof path, "%s/mysql/%s", dir ? dir : "tests/fixtures", name);
     FILE *f = fopen(path, "rb");
     if (!f)
         fail_msg("cannot open %s", path);
