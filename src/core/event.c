@@ -4,6 +4,7 @@
 #include "core/event.h"
 
 #include "core/buf.h"
+#include "core/err.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -87,6 +88,21 @@ void sl_schema_unref(sl_schema_t *s)
 {
     if (s && atomic_fetch_sub_explicit(&s->refcnt, 1, memory_order_acq_rel) == 1)
         free(s);
+}
+
+int sl_schema_replace(sl_schema_t **slot, const char *key, size_t key_len, const char *value,
+                      size_t value_len)
+{
+    sl_schema_unref(*slot);
+    *slot = sl_schema_new(key, key_len, value, value_len);
+    return *slot ? SL_OK : SL_ERR_NOMEM;
+}
+
+void sl_event_set_schema(sl_event_t *ev, sl_schema_t *s, bool split)
+{
+    ev->schema_id = s->id;
+    if (split)
+        ev->schema = sl_schema_ref(s);
 }
 
 void sl_event_join(const sl_event_t *ev, bool value, sl_buf_t *out)

@@ -110,6 +110,13 @@ static inline sl_schema_t *sl_schema_ref(sl_schema_t *s)
     return s;
 }
 void sl_schema_unref(sl_schema_t *s);
+/* Replaces *slot (released; may be NULL) by a new pair of copies of the texts (NULL: that
+ * side has no schema). SL_ERR_NOMEM leaves *slot NULL. */
+int sl_schema_replace(sl_schema_t **slot, const char *key, size_t key_len, const char *value,
+                      size_t value_len);
+/* Gives the event the identity of its schemas (schema_id = s->id) and, when `split`, a
+ * reference to them: its key and value are then the bare payloads. */
+void sl_event_set_schema(sl_event_t *ev, sl_schema_t *s, bool split);
 /* The event's key (value == false) or value as JSON with its schema, as an unsplit event
  * carries it: appends {"schema":S,"payload":P} for a split event whose side has a
  * schema, else the text itself. Appends nothing for a missing key or value. */

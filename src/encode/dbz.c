@@ -103,25 +103,24 @@ int sl_dbz_snap_release(sl_dbz_snap_hold_t *h, bool last_in_table, bool last_ove
     }
     *out = sl_event_new(&h->pos, 'r', h->topic, h->topic_len, h->k.len ? h->k.data : NULL,
                         h->k.len, v->data, v->len);
-    if (*out) {
-        (*out)->schema_id = h->schema_id;
-        (*out)->schema = h->schema; /* the hold's reference passes to the event */
-        h->schema = NULL;
-    }
+    if (*out && h->schema)
+        sl_event_set_schema(*out, h->schema, h->split);
+    sl_schema_unref(h->schema);
+    h->schema = NULL;
     sl_buf_free(&spliced);
     return *out ? SL_OK : SL_ERR_NOMEM;
 }
 
 int sl_dbz_snap_hold(sl_dbz_snap_hold_t *h, sl_buf_t *k, sl_buf_t *v, size_t label_off,
-                     const char *topic, size_t topic_len, uint64_t schema_id,
-                     sl_schema_t *split, const sl_pos_t *pos, bool first_in_table,
-                     sl_event_t **out)
+                     const char *topic, size_t topic_len, sl_schema_t *schema, bool split,
+                     const sl_pos_t *pos, bool first_in_table, sl_event_t **out)
 {
     int rc = sl_dbz_snap_release(h, first_in_table, false, out);
     if (rc != SL_OK)
         return rc;
     sl_schema_unref(h->schema); /* left by a release that failed */
-    h->schema = split ? sl_schema_ref(split) : NULL;
+    h->schema = schema ? sl_schema_ref(schema) : NULL;
+    h->split = split;
     sl_buf_t t = h->k;
     h->k = *k;
     *k = t;
@@ -131,7 +130,6 @@ int sl_dbz_snap_hold(sl_dbz_snap_hold_t *h, sl_buf_t *k, sl_buf_t *v, size_t lab
     h->label_off = label_off;
     h->topic = topic;
     h->topic_len = topic_len;
-    h->schema_id = schema_id;
     h->pos = *pos;
     h->first_overall = h->rows++ == 0;
     h->first_in_table = first_in_table;

@@ -52,19 +52,18 @@ typedef struct sl_dbz_snap_hold {
     const char *topic;   /* borrowed: must live until release() */
     size_t topic_len;
     sl_pos_t pos;
-    uint64_t schema_id;  /* the held value's sl_event_t.schema_id */
-    sl_schema_t *schema; /* a reference for a split event (event.h), else NULL */
+    sl_schema_t *schema; /* the held event's schemas (a reference), NULL: none */
+    bool split;          /* ... and the event is split (event.h) */
 } sl_dbz_snap_hold_t;
 
 /* Emits nothing itself: returns the previously held row's event in *out (NULL when none
  * was held) labelled as not last overall, then holds this one. k/v are swapped with the
- * hold's buffers. `split`: NULL, or k/v are bare payloads and the event is split with
- * these schemas (the hold takes a reference). *out is NULL and SL_ERR_NOMEM on out of
- * memory. */
+ * hold's buffers. `schema` (may be NULL) and `split` are given to the event as by
+ * sl_event_set_schema (the hold keeps a reference meanwhile). *out is NULL and
+ * SL_ERR_NOMEM on out of memory. */
 int sl_dbz_snap_hold(sl_dbz_snap_hold_t *h, sl_buf_t *k, sl_buf_t *v, size_t label_off,
-                     const char *topic, size_t topic_len, uint64_t schema_id,
-                     sl_schema_t *split, const sl_pos_t *pos, bool first_in_table,
-                     sl_event_t **out);
+                     const char *topic, size_t topic_len, sl_schema_t *schema, bool split,
+                     const sl_pos_t *pos, bool first_in_table, sl_event_t **out);
 /* The held row's event (NULL when none), labelled with what is known now. */
 int sl_dbz_snap_release(sl_dbz_snap_hold_t *h, bool last_in_table, bool last_overall,
                         sl_event_t **out);

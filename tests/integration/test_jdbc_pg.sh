@@ -27,6 +27,8 @@
 #     (dead letter, the others applied) all leave the target equal to the source.
 #  9. primary.key.mode=record_value with primary.key.fields=a,b: a composite key taken from
 #     the row; upserts, updates, deletes and a key change leave the target equal.
+# 10. a row refused in the third COPY of one target transaction (COPYs grow from 256 rows)
+#     stops sluice with none of that transaction committed, the earlier COPYs included.
 source "$(dirname "$0")/lib.sh"
 require_sluice
 
@@ -309,4 +311,25 @@ assert_eq "a,b" "$(tgt_c "SELECT string_agg(a.attname, ',' ORDER BY array_positi
 t_ok "record_value with primary.key.fields: upserts, updates, deletes and a key change on a composite key"
 kill -TERM "$SL"
 stop_pid "$SL" - 30 || true
+
+# --- 10. a target transaction of several COPYs (they grow from 256 rows, doubling): a row
+# refused in a later COPY undoes the earlier, successful ones too (errors.tolerance=none)
+src_c "CREATE TABLE chk2 (id int PRIMARY KEY, v int NOT NULL)"
+tgt_c "CREATE TABLE chk2 (id int PRIMARY KEY, v int NOT NULL CHECK (v < 100000))"
+printf '%s\n' "debezium.sink.jdbc.primary.key.mode=record_key" \
+    "debezium.sink.jdbc.insert.mode=insert" "debezium.sink.jdbc.errors.tolerance=none" >>"$conf"
+tgt_c "ALTER SYSTEM SET log_statement = 'all'" && tgt_c "SELECT pg_reload_conf()" >/dev/null
+run_sluice 5000
+src_c "INSERT INTO chk2 SELECT g, g FROM generate_series(1, 700) g"
+wait_for "[[ \$(tgt_c 'SELECT count(*) FROM chk2') == 700 ]]" 30 || fail "the first 700 rows did not arrive: $(tail -5 "$TEST_TMP/sluice5000.err")"
+# 1,000 rows in one transaction: COPYs of 256, 512 and 232 rows; row 1600 is in the third
+src_c "INSERT INTO chk2 SELECT g, CASE WHEN g = 1600 THEN 500000 ELSE g END FROM generate_series(701, 1700) g"
+wait_for "! pid_alive $SL" 30 || fail "sluice kept running after a refused row (errors.tolerance=none)"
+wait "$SL" || true
+unregister_pid "$SL"
+tgt_c "ALTER SYSTEM RESET log_statement" && tgt_c "SELECT pg_reload_conf()" >/dev/null
+[[ $(grep -c 'COPY "chk2"' "$TGT_DIR/postgresql.log") -ge 5 ]] ||
+    fail "the transactions did not go out as several COPYs: $(grep -c 'COPY "chk2"' "$TGT_DIR/postgresql.log")"
+assert_eq "700" "$(tgt_c 'SELECT count(*) FROM chk2')" \
+    "a row refused in a transaction's third COPY: nothing of that transaction is committed"
 t_done

@@ -495,11 +495,12 @@ static int rows_flush(sl_sink_t *snk)
     if (r->copyable && r->n >= COPY_MIN_ROWS && !snk->careful) {
         rc = TARGET(snk)->copy(snk->conn, "COPY failed", r->table.data, shape + r->tgt_off,
                                r->tgt_len, r->p.p, r->n, r->ncols);
-        snk->copies++;
-        if (rc == SL_ERR_UNSUPPORTED) /* a view, or rules: INSERTs do what the user meant */
+        if (rc == SL_ERR_UNSUPPORTED) { /* a view, or rules: INSERTs do what the user meant */
             rc = SL_OK;
-        else
+        } else {
             done = r->n;
+            snk->copies++;
+        }
     }
     while (done < r->n && rc == SL_OK) {
         size_t k = 1;
@@ -549,9 +550,12 @@ static int rows_start(sl_sink_t *snk, const char *tname, size_t tgt_off, size_t 
     r->stmt_max = by_params < ROWS_MAX ? (by_params ? by_params : 1) : ROWS_MAX;
     r->plain = vals_off + vals_len == snk->sql.len;
     r->copyable = r->plain && r->ncols > 0 && TARGET(snk)->copy != NULL;
-    r->max = !r->copyable ? r->stmt_max
-             : snk->copies < 5 ? (size_t)COPY_FIRST_ROWS << snk->copies
-                               : COPY_MAX_ROWS;
+    r->max = r->stmt_max;
+    if (r->copyable) { /* COPY_FIRST_ROWS, doubling per COPY of the transaction */
+        r->max = COPY_FIRST_ROWS;
+        for (unsigned i = 0; i < snk->copies && r->max < COPY_MAX_ROWS; i++)
+            r->max *= 2;
+    }
     r->update = false;
     return SL_OK;
 }

@@ -98,13 +98,8 @@ int my_encode_table_schemas(sl_source_t *src, my_table_t *t)
     sl_dbz_envelope_schema_tail(v, t->topic, t->topic_len);
     if (!sl_buf_ok(k) || !sl_buf_ok(v))
         return SL_ERR_NOMEM;
-    sl_schema_unref(t->schema);
-    t->schema = sl_schema_new(src->o.key_schemas && t->nkeys ? k->data : NULL, k->len,
-                              src->o.value_schemas ? v->data : NULL, v->len);
-    if (!t->schema)
-        return SL_ERR_NOMEM;
-    t->schema_id = t->schema->id;
-    return SL_OK;
+    return sl_schema_replace(&t->schema, src->o.key_schemas && t->nkeys ? k->data : NULL, k->len,
+                             src->o.value_schemas ? v->data : NULL, v->len);
 }
 
 int my_encode_init(sl_source_t *src)

@@ -107,8 +107,8 @@ static int snap_row(snap_t *s, const my_table_t *t, MYSQL_ROW row, const unsigne
     sl_event_t *ev;
     bool split = my_split(src, t);
     if ((rc = sl_dbz_snap_hold(&s->hold, &src->kb, &src->vb, src->snap_off, t->topic,
-                               t->topic_len, src->o.value_schemas || split ? t->schema_id : 0,
-                               split ? t->schema : NULL, &pos, first_in_table, &ev)) != SL_OK) {
+                               t->topic_len, src->o.value_schemas || split ? t->schema : NULL,
+                               split, &pos, first_in_table, &ev)) != SL_OK) {
         my_fail(src, "out of memory");
         return rc;
     }

@@ -190,12 +190,9 @@ static int emit_data(sl_source_t *src, const sl_pos_t *pos, char op, const my_ta
     sl_event_t *ev = sl_event_new(pos, op, t->topic, t->topic_len,
                                   with_key && src->kb.len ? src->kb.data : NULL, src->kb.len,
                                   with_value ? src->vb.data : NULL, src->vb.len);
-    if (ev && my_split(src, t)) { /* my_encode_change rendered bare payloads */
-        ev->schema = sl_schema_ref(t->schema);
-        ev->schema_id = t->schema_id;
-    } else if (ev && with_value && src->o.value_schemas) {
-        ev->schema_id = t->schema_id;
-    }
+    bool split = my_split(src, t); /* my_encode_change rendered bare payloads */
+    if (ev && t->schema && (split || (with_value && src->o.value_schemas)))
+        sl_event_set_schema(ev, t->schema, split);
     return my_emit(src, ev);
 }
 

@@ -96,8 +96,7 @@ typedef struct my_table {
     sl_buf_t source_table; /* ,"table":"<name>" (escaped once) */
     sl_buf_t source_db;    /* ,"db":"<db>" */
     sl_buf_t key_schema, value_schema;
-    uint64_t schema_id; /* value_schema's identity (sl_event_t.schema_id) */
-    sl_schema_t *schema; /* the key and value schemas (as configured) for split events */
+    sl_schema_t *schema; /* key and value schema (as configured), shared with events */
     bool has_dates;         /* DATE/DATETIME/TIMESTAMP columns: zero dates possible */
 } my_table_t;
 

@@ -112,13 +112,8 @@ int pg_encode_rel_schemas(sl_source_t *src, pg_rel_t *rel)
     sl_dbz_envelope_schema_tail(v, rel->topic, rel->topic_len);
     if (!sl_buf_ok(k) || !sl_buf_ok(v) || !sl_buf_ok(st))
         return SL_ERR_NOMEM;
-    sl_schema_unref(rel->schema);
-    rel->schema = sl_schema_new(src->o.key_schemas && rel->nkeys ? k->data : NULL, k->len,
-                                src->o.value_schemas ? v->data : NULL, v->len);
-    if (!rel->schema)
-        return SL_ERR_NOMEM;
-    rel->schema_id = rel->schema->id;
-    return SL_OK;
+    return sl_schema_replace(&rel->schema, src->o.key_schemas && rel->nkeys ? k->data : NULL,
+                             k->len, src->o.value_schemas ? v->data : NULL, v->len);
 }
 
 static int put_value(sl_source_t *src, sl_buf_t *b, const pg_rel_t *rel, const pg_col_t *c,
@@ -257,7 +252,8 @@ static void put_source(sl_source_t *src, sl_buf_t *b, const pg_rel_t *rel, const
                        int64_t ts_us, uint32_t xid, uint64_t lsn)
 {
     struct pg_sblock *c = &src->sblock;
-    if (!c->valid || c->rel != rel || c->schema_id != rel->schema_id || c->snapshot != snapshot ||
+    uint64_t sid = rel->schema ? rel->schema->id : 0;
+    if (!c->valid || c->rel != rel || c->schema_id != sid || c->snapshot != snapshot ||
         c->ts_us != ts_us || c->xid != xid || c->last_commit_lsn != src->last_commit_lsn) {
         sl_buf_reset(&c->head);
         sl_buf_reset(&c->mid);
@@ -265,7 +261,7 @@ static void put_source(sl_source_t *src, sl_buf_t *b, const pg_rel_t *rel, const
                      &c->snap_off);
         c->valid = sl_buf_ok(&c->head) && sl_buf_ok(&c->mid);
         c->rel = rel;
-        c->schema_id = rel->schema_id;
+        c->schema_id = sid;
         c->snapshot = snapshot;
         c->ts_us = ts_us;
         c->xid = xid;

@@ -51,8 +51,8 @@ static int snapshot_row(snap_t *s, const pg_rel_t *rel, sl_pgo_tuple_t *tup, boo
     sl_pos_t pos = {.index = s->hold.rows, .flags = SL_POS_SNAPSHOT};
     sl_event_t *ev;
     rc = sl_dbz_snap_hold(&s->hold, &src->kb, &src->vb, src->snap_off, rel->topic, rel->topic_len,
-                          src->o.value_schemas || split ? rel->schema_id : 0,
-                          split ? rel->schema : NULL, &pos, first_in_table, &ev);
+                          src->o.value_schemas || split ? rel->schema : NULL, split, &pos,
+                          first_in_table, &ev);
     if (rc != SL_OK)
         return rc;
     return ev ? pg_emit(src, ev) : SL_OK;

@@ -337,12 +337,9 @@ static int emit_data(sl_source_t *src, const sl_pos_t *pos, char op, const char 
         src->txn.emitted_index = pos->index;
     sl_event_t *ev = sl_event_new(pos, op, topic, topic_len, with_key && src->kb.len ? src->kb.data : NULL,
                                   src->kb.len, with_value ? src->vb.data : NULL, src->vb.len);
-    if (ev && rel && rel->schema && src->env.split_events) {
-        ev->schema = sl_schema_ref(rel->schema);
-        ev->schema_id = rel->schema_id;
-    } else if (ev && with_value && rel && src->o.value_schemas) {
-        ev->schema_id = rel->schema_id;
-    }
+    bool split = rel && src->env.split_events;
+    if (ev && rel && rel->schema && (split || (with_value && src->o.value_schemas)))
+        sl_event_set_schema(ev, rel->schema, split);
     return pg_emit(src, ev);
 }
 

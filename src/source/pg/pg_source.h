@@ -58,8 +58,7 @@ typedef struct pg_rel {
     sl_buf_t source_table; /* ,"schema":"<nsp>","table":"<rel>" for source blocks */
     sl_buf_t key_schema;   /* {"type":"struct",...,"name":"<topic>.Key"} */
     sl_buf_t value_schema; /* the Envelope schema */
-    uint64_t schema_id;    /* value_schema's identity (sl_event_t.schema_id) */
-    sl_schema_t *schema;   /* the key and value schemas (as configured) for split events */
+    sl_schema_t *schema;   /* key and value schema (as configured), shared with events */
     struct pg_rel *next;
 } pg_rel_t;
 
@@ -147,7 +146,7 @@ struct sl_source {
     struct pg_sblock {
         bool valid;
         const pg_rel_t *rel;
-        uint64_t schema_id; /* rel's, then: a relation rebuilt at the same address differs */
+        uint64_t schema_id; /* rel->schema's, then: a relation rebuilt at one address differs */
         const char *snapshot;
         int64_t ts_us;
         uint32_t xid;
